@@ -1,0 +1,29 @@
+// Helpers shared by the `sobre` subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sobre::cli {
+
+// Each subcommand registers itself and its callback on the app.
+void add_inspect(CLI::App& app);
+void add_logits(CLI::App& app);
+void add_run(CLI::App& app);
+void add_synth(CLI::App& app);
+
+// Parses whitespace-separated decimal token ids. Throws Error(kInvalidArgument) naming `what`
+// and the offending word.
+std::vector<int32_t> parse_token_ids(std::string_view text, std::string_view what);
+// Reads a whole file. Throws Error(kNotFound / kIo) naming it.
+std::string read_file(const std::string& path);
+// Writes bytes to `path` through a temporary file and a rename, so a failure leaves nothing.
+void write_file_atomic(const std::string& path, const void* data, size_t size);
+// The default thread count: the machine's hardware threads.
+int default_threads();
+
+}  // namespace sobre::cli

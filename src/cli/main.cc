@@ -1,0 +1,35 @@
+// `sobre`: the command-line entry point. Errors are caught here, printed on one line, and
+// mapped to exit codes: 2 for usage errors, 1 for everything else.
+#include <cstdio>
+#include <exception>
+
+#include "cli/common.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"sobre: run open-weight LLMs (GGUF) on hardware you own"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "sobre 0.1.0");
+    sobre::cli::add_inspect(app);
+    sobre::cli::add_logits(app);
+    sobre::cli::add_run(app);
+    sobre::cli::add_synth(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "sobre: %s (see sobre --help)\n", e.what());
+        return 2;
+    } catch (const sobre::Error& e) {
+        std::fprintf(stderr, "sobre: %s\n", e.what());
+        return e.kind() == sobre::ErrorKind::kInvalidArgument ? 2 : 1;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "sobre: out of memory\n");
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sobre: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

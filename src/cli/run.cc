@@ -1,0 +1,88 @@
+// `sobre run`: generates a continuation and streams it as it is produced. Until the tokenizer
+// lands, the prompt is given and printed as token ids.
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "cli/common.h"
+#include "core/error.h"
+#include "model/model.h"
+#include "runtime/kv_cache.h"
+#include "runtime/sampler.h"
+
+namespace sobre::cli {
+namespace {
+
+struct RunArgs {
+    std::string model;
+    std::string tokens;
+    int n_predict = 32;
+    int threads = default_threads();
+    int64_t ctx = 4096;
+    bool ignore_eos = false;
+    runtime::SamplerOptions sampling;
+    bool seed_given = false;
+};
+
+void run_generate(RunArgs a) {
+    const std::vector<int32_t> prompt = parse_token_ids(a.tokens, "--tokens");
+    if (prompt.empty()) fail(ErrorKind::kInvalidArgument, "--tokens: the prompt is empty");
+    const auto model = model::load_model(a.model);
+    const model::ModelInfo& info = model->info();
+    const int64_t ctx = std::min<int64_t>(a.ctx, info.n_ctx_train);
+    const int64_t total = static_cast<int64_t>(prompt.size()) + a.n_predict;
+    if (static_cast<int64_t>(prompt.size()) > ctx) {
+        fail(ErrorKind::kResourceExhausted, "the prompt of {} tokens is longer than the context of {}",
+             prompt.size(), ctx);
+    }
+    if (!a.seed_given) {
+        a.sampling.seed = std::random_device{}();
+        std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(a.sampling.seed));
+    }
+    const auto eos = model->file().get_u32("tokenizer.ggml.eos_token_id");
+    runtime::KvCache kv(info.kv, std::min(ctx, total));
+    ThreadPool pool(a.threads);
+    runtime::Sampler sampler(a.sampling);
+    std::vector<float> logits(static_cast<size_t>(info.n_vocab));
+
+    model::Batch batch;
+    for (size_t t = 0; t < prompt.size(); ++t) batch.add(prompt[t], static_cast<int32_t>(t), 0, t + 1 == prompt.size());
+    int32_t pos = static_cast<int32_t>(prompt.size());
+    for (int i = 0; i < a.n_predict && pos <= kv.capacity(); ++i) {
+        model->forward(batch, kv, pool, logits.data());
+        const int32_t next = sampler.sample(logits.data(), info.n_vocab);
+        std::printf("%s%d", i ? " " : "", next);
+        std::fflush(stdout);
+        if (!a.ignore_eos && eos && static_cast<uint32_t>(next) == *eos) break;
+        if (pos == kv.capacity()) break;
+        batch.clear();
+        batch.add(next, pos++, 0, true);
+    }
+    std::printf("\n");
+}
+
+}  // namespace
+
+void add_run(CLI::App& app) {
+    auto args = std::make_shared<RunArgs>();
+    CLI::App* cmd = app.add_subcommand("run", "Generate a continuation of a prompt, streamed as it is produced");
+    cmd->add_option("-m,--model", args->model, "GGUF model file")->required();
+    cmd->add_option("--tokens", args->tokens, "prompt as whitespace-separated token ids")->required();
+    cmd->add_option("-n,--n-predict", args->n_predict, "tokens to generate")->check(CLI::Range(0, 1 << 20));
+    cmd->add_option("-t,--threads", args->threads, "threads")->check(CLI::Range(1, 1024));
+    cmd->add_option("-c,--ctx-size", args->ctx, "context size")->check(CLI::PositiveNumber);
+    cmd->add_option("--temp", args->sampling.temperature, "temperature (0 = greedy)");
+    cmd->add_option("--top-k", args->sampling.top_k, "keep the k most likely tokens (0 = off)");
+    cmd->add_option("--top-p", args->sampling.top_p, "nucleus sampling threshold (1 = off)")->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--min-p", args->sampling.min_p, "drop tokens below min-p x the best (0 = off)")
+        ->check(CLI::Range(0.0, 1.0));
+    auto* seed = cmd->add_option("--seed", args->sampling.seed, "random seed (default: random, printed)");
+    cmd->add_flag("--ignore-eos", args->ignore_eos, "keep generating after the end-of-sequence token");
+    cmd->callback([args, seed] {
+        args->seed_given = seed->count() > 0;
+        run_generate(*args);
+    });
+}
+
+}  // namespace sobre::cli

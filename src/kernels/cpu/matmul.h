@@ -1,0 +1,24 @@
+// Matrix products of file-format weights with f32 activations (ISA-agnostic driver).
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+#include "kernels/cpu/kernel_table.h"
+
+namespace sobre::kernels {
+
+// y[t][r] = sum_k W[r][k] * x[t][k] for the n_rows = w.ne[1] rows of a 2-D weight and n_tokens
+// activation rows of w.ne[0] floats. Activations are first converted to the weight type's
+// vec_dot_type (as llama.cpp does), then each output is one dot product. Work is split by
+// weight rows, so the result does not depend on the thread count.
+// REQUIRES: the weight type is computable; x holds n_tokens * w.ne[0] floats, y n_tokens * w.ne[1].
+void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            const CpuKernels& k = cpu_kernels());
+
+// out[t][:] = row ids[t] of `table` converted to float (embedding lookup).
+// REQUIRES: every id is in [0, table.ne[1]).
+void get_rows(const TensorView& table, const int32_t* ids, int64_t n, float* out);
+
+}  // namespace sobre::kernels

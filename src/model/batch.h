@@ -1,0 +1,57 @@
+// What one forward call consumes: a set of tokens, each tagged with its sequence and position.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace sobre::model {
+
+struct Batch {
+    std::vector<int32_t> tokens;
+    std::vector<int32_t> positions;  // position of each token in its sequence
+    std::vector<int32_t> seq_ids;    // sequence of each token (cache slot)
+    std::vector<uint8_t> logits;     // 1 where the caller wants the logits of that token
+
+    int64_t size() const { return static_cast<int64_t>(tokens.size()); }
+    int64_t n_outputs() const;
+    void add(int32_t token, int32_t pos, int32_t seq, bool want_logits) {
+        tokens.push_back(token);
+        positions.push_back(pos);
+        seq_ids.push_back(seq);
+        logits.push_back(want_logits ? 1 : 0);
+    }
+    void clear() {
+        tokens.clear();
+        positions.clear();
+        seq_ids.clear();
+        logits.clear();
+    }
+};
+
+inline int64_t Batch::n_outputs() const {
+    int64_t n = 0;
+    for (uint8_t l : logits) n += l;
+    return n;
+}
+
+// The shape of the per-token cache a model needs, per layer (the runtime allocates it).
+struct KvLayout {
+    int n_layer = 0;
+    int64_t k_width = 0;  // f16 values of K per token and layer (n_head_kv * head_dim_k)
+    int64_t v_width = 0;  // f16 values of V per token and layer
+};
+
+// What the forward needs from a KV cache: per sequence and layer, rows indexed by position.
+// Implemented by runtime::KvCache; kept abstract so model code does not reach into runtime.
+class KvStore {
+   public:
+    virtual ~KvStore() = default;
+    // Positions [0, capacity()) of layer `il` of sequence `seq`; row p holds k_width (v_width)
+    // f16 values. REQUIRES: seq is a valid slot.
+    virtual uint16_t* k_rows(int il, int seq) = 0;
+    virtual uint16_t* v_rows(int il, int seq) = 0;
+    virtual int64_t capacity() const = 0;
+    virtual int n_seq() const = 0;
+};
+
+}  // namespace sobre::model

@@ -91,6 +91,12 @@ void Writer::add_tensor(std::string name, DType type, std::vector<int64_t> shape
 }
 
 void Writer::write(const std::string& path) const {
+    uint64_t alignment = kDefaultAlignment;
+    for (const auto& [k, v] : kv_) {
+        if (k == "general.alignment" && v.type == ValueType::kU32 && v.u != 0 && (v.u & (v.u - 1)) == 0) {
+            alignment = v.u;
+        }
+    }
     const std::string tmp = path + ".tmp";
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
     if (!f) fail(ErrorKind::kIo, "{}: cannot create: {}", tmp, std::strerror(errno));
@@ -112,9 +118,9 @@ void Writer::write(const std::string& path) const {
             for (int64_t d : t.shape) out.put<uint64_t>(static_cast<uint64_t>(d));
             out.put<uint32_t>(static_cast<uint32_t>(t.type));
             out.put<uint64_t>(offset);
-            offset += (t.n_bytes + alignment_ - 1) / alignment_ * alignment_;
+            offset += (t.n_bytes + alignment - 1) / alignment * alignment;
         }
-        out.pad_to(alignment_);
+        out.pad_to(alignment);
         for (const Tensor& t : tensors_) {
             const uint64_t start = out.written();
             t.produce(out);
@@ -122,7 +128,7 @@ void Writer::write(const std::string& path) const {
                 fail(ErrorKind::kIo, "{}: tensor '{}' produced {} bytes, expected {}", path, t.name,
                      out.written() - start, t.n_bytes);
             }
-            out.pad_to(alignment_);
+            out.pad_to(alignment);
         }
         if (std::fflush(f) != 0 || fsync(fileno(f)) != 0) {
             fail(ErrorKind::kIo, "{}: flush failed: {}", tmp, std::strerror(errno));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "gguf/reader.h"
 #include "gguf/value.h"
 
 namespace sobre::gguf {
@@ -26,6 +27,8 @@ class Writer {
     // Produces the tensor's bytes into the sink, in row order, without holding them all.
     using Producer = std::function<void(ByteSink&)>;
 
+    // Sets (or replaces) a metadata key. A u32 general.alignment (a power of two) sets the
+    // alignment of the tensor data; the default is 32.
     void set(std::string key, Value value);
     // shape is in ggml order (ne[0] = row length).
     void add_tensor(std::string name, DType type, std::vector<int64_t> shape, Producer produce);
@@ -44,7 +47,6 @@ class Writer {
     };
     std::vector<std::pair<std::string, Value>> kv_;
     std::vector<Tensor> tensors_;
-    uint32_t alignment_ = 32;
 };
 
 }  // namespace sobre::gguf

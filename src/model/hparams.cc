@@ -20,10 +20,6 @@ uint32_t KeyReader::u32(std::string_view name) const {
     return *got;
 }
 
-uint32_t KeyReader::u32(std::string_view name, uint32_t fallback) const {
-    return has(name) ? u32(name) : fallback;
-}
-
 float KeyReader::f32(std::string_view name) const {
     const std::string k = key(name);
     const auto got = file_.get_f32(k);
@@ -34,6 +30,18 @@ float KeyReader::f32(std::string_view name) const {
 
 float KeyReader::f32(std::string_view name, float fallback) const {
     return has(name) ? f32(name) : fallback;
+}
+
+int64_t KeyReader::int_in(std::string_view name, int64_t lo, int64_t hi) const {
+    const int64_t v = u32(name);
+    check_range(name, v, lo, hi);
+    return v;
+}
+
+int64_t KeyReader::int_in(std::string_view name, int64_t lo, int64_t hi, int64_t fallback) const {
+    const int64_t v = has(name) ? u32(name) : fallback;  // a derived default is checked too
+    check_range(name, v, lo, hi);
+    return v;
 }
 
 std::optional<std::string> KeyReader::str(std::string_view name) const { return file_.get_string(key(name)); }
@@ -57,8 +65,7 @@ constexpr int64_t kMaxCtx = int64_t{1} << 24;
 void read_rope(const KeyReader& keys, kernels::RopeStyle style, TransformerHparams& hp) {
     kernels::RopeParams& r = hp.rope;
     r.style = style;
-    r.n_dims = static_cast<int>(keys.u32("rope.dimension_count", static_cast<uint32_t>(hp.head_dim_k)));
-    keys.check_range("rope.dimension_count", r.n_dims, 0, hp.head_dim_k);
+    r.n_dims = static_cast<int>(keys.int_in("rope.dimension_count", 0, hp.head_dim_k, hp.head_dim_k));
     if (r.n_dims % 2 != 0) {
         fail(ErrorKind::kCorrupt, "{}: key {} = {} is odd", keys.file().path(), keys.key("rope.dimension_count"),
              r.n_dims);
@@ -72,7 +79,7 @@ void read_rope(const KeyReader& keys, kernels::RopeStyle style, TransformerHpara
     float factor = keys.f32("rope.scaling.factor", keys.f32("rope.scale_linear", 1.0f));
     if (factor <= 0) factor = 1.0f;
     r.n_ctx_orig = static_cast<int>(
-        keys.u32("rope.scaling.original_context_length", static_cast<uint32_t>(hp.n_ctx_train)));
+        keys.int_in("rope.scaling.original_context_length", 1, kMaxCtx, hp.n_ctx_train));
     r.attn_factor = 1.0f;
     if (scaling == "none") {
         factor = 1.0f;
@@ -92,27 +99,19 @@ void read_rope(const KeyReader& keys, kernels::RopeStyle style, TransformerHpara
 
 TransformerHparams read_transformer_hparams(const KeyReader& keys, kernels::RopeStyle style) {
     TransformerHparams hp;
-    hp.n_ctx_train = keys.u32("context_length");
-    keys.check_range("context_length", hp.n_ctx_train, 1, kMaxCtx);
-    hp.n_embd = keys.u32("embedding_length");
-    keys.check_range("embedding_length", hp.n_embd, 1, kMaxEmbd);
-    hp.n_layer = static_cast<int>(keys.u32("block_count"));
-    keys.check_range("block_count", hp.n_layer, 1, kMaxLayers);
-    hp.n_ff = keys.u32("feed_forward_length");
-    keys.check_range("feed_forward_length", hp.n_ff, 1, kMaxFf);
-    hp.n_head = static_cast<int>(keys.u32("attention.head_count"));
-    keys.check_range("attention.head_count", hp.n_head, 1, kMaxHeads);
-    hp.n_head_kv = static_cast<int>(keys.u32("attention.head_count_kv", static_cast<uint32_t>(hp.n_head)));
-    keys.check_range("attention.head_count_kv", hp.n_head_kv, 1, hp.n_head);
+    hp.n_ctx_train = keys.int_in("context_length", 1, kMaxCtx);
+    hp.n_embd = keys.int_in("embedding_length", 1, kMaxEmbd);
+    hp.n_layer = static_cast<int>(keys.int_in("block_count", 1, kMaxLayers));
+    hp.n_ff = keys.int_in("feed_forward_length", 1, kMaxFf);
+    hp.n_head = static_cast<int>(keys.int_in("attention.head_count", 1, kMaxHeads));
+    hp.n_head_kv = static_cast<int>(keys.int_in("attention.head_count_kv", 1, hp.n_head, hp.n_head));
     if (hp.n_head % hp.n_head_kv != 0) {
         fail(ErrorKind::kCorrupt, "{}: {} = {} is not a multiple of {} = {}", keys.file().path(),
              keys.key("attention.head_count"), hp.n_head, keys.key("attention.head_count_kv"), hp.n_head_kv);
     }
-    const auto default_dim = static_cast<uint32_t>(hp.n_embd / hp.n_head);
-    hp.head_dim_k = static_cast<int>(keys.u32("attention.key_length", default_dim));
-    keys.check_range("attention.key_length", hp.head_dim_k, 1, kMaxHeadDim);
-    hp.head_dim_v = static_cast<int>(keys.u32("attention.value_length", default_dim));
-    keys.check_range("attention.value_length", hp.head_dim_v, 1, kMaxHeadDim);
+    const int64_t default_dim = hp.n_embd / hp.n_head;
+    hp.head_dim_k = static_cast<int>(keys.int_in("attention.key_length", 1, kMaxHeadDim, default_dim));
+    hp.head_dim_v = static_cast<int>(keys.int_in("attention.value_length", 1, kMaxHeadDim, default_dim));
     hp.rms_eps = keys.f32("attention.layer_norm_rms_epsilon");
     if (!(hp.rms_eps > 0)) {
         fail(ErrorKind::kCorrupt, "{}: key {} = {} must be positive", keys.file().path(),

@@ -20,13 +20,15 @@ class KeyReader {
 
     std::string key(std::string_view name) const { return arch_ + "." + std::string(name); }
     uint32_t u32(std::string_view name) const;  // required
-    uint32_t u32(std::string_view name, uint32_t fallback) const;
     float f32(std::string_view name) const;  // required
     float f32(std::string_view name, float fallback) const;
     std::optional<std::string> str(std::string_view name) const;
     bool has(std::string_view name) const { return file_.find(key(name)) != nullptr; }
     // Fails with kCorrupt naming the key and value unless lo <= v <= hi.
     void check_range(std::string_view name, int64_t v, int64_t lo, int64_t hi) const;
+    // A required (or defaulted) integer key checked against [lo, hi] before any narrowing.
+    int64_t int_in(std::string_view name, int64_t lo, int64_t hi) const;
+    int64_t int_in(std::string_view name, int64_t lo, int64_t hi, int64_t fallback) const;
     const gguf::File& file() const { return file_; }
 
    private:

@@ -143,8 +143,8 @@ TEST_P(GoldenLogits, GreedyContinuation) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenLogits, ::testing::ValuesIn(testing::supported_fixture_models()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                             std::string n = info.param;
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                             std::string n = p.param;
                              std::replace(n.begin(), n.end(), '-', '_');
                              std::replace(n.begin(), n.end(), '.', '_');
                              return n;

@@ -3,7 +3,8 @@
 // The arithmetic follows ggml's generic code step for step (integer sums per block or
 // sub-block, then fp16 scales converted to float and multiplied in the same association, and
 // the same float accumulation order), so the scalar path reproduces llama.cpp's CPU logits
-// closely; the SIMD levels are checked against these functions.
+// closely (bit for bit with ggml's generic build, barring FMA contraction there); the SIMD
+// levels are checked against these functions.
 #include "core/fp16.h"
 #include "core/quant_blocks.h"
 #include "kernels/cpu/kernel_table.h"
@@ -174,7 +175,7 @@ float dot_q2_K(int64_t n, const void* w, const void* a) noexcept {
 
 // Q3_K..Q6_K follow ggml's generic code, which keeps eight float partial sums (element i of a
 // super-block goes to lane i % 8) across the whole row and adds them only at the end. Keeping
-// the lanes keeps the float rounding the same as llama.cpp's scalar build.
+// the lanes keeps the float rounding the same as ggml's generic (non-SIMD) build.
 struct Lanes {
     float sums[kLanes] = {};
 

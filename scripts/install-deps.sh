@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything sobre needs to build and test, from Debian 12 packages only.
+set -euo pipefail
+packages=(
+  g++ cmake make                  # toolchain
+  libfmt-dev libcli11-dev         # formatting, command line
+  nlohmann-json3-dev libpcre2-dev # JSON, Unicode regex (tokenizers)
+  libgtest-dev libbenchmark-dev   # tests, micro-benchmarks
+  clang libclang-rt-14-dev        # libFuzzer target (the fuzz preset)
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Bad input to the CLI: one-line error naming the problem, exit 2 for usage errors and 1 for the
+# rest, and nothing written to -o.
+set -u
+sobre=$1
+models=$2/models
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passed=0
+
+# expect NAME WANT_EXIT WANT_TEXT -- command...
+expect() {
+    local name=$1 want=$2 text=$3
+    shift 4
+    rm -f "$work/out.f32"
+    "$@" >"$work/stdout" 2>"$work/stderr"
+    local got=$?
+    local lines
+    lines=$(wc -l <"$work/stderr")
+    if [[ $got -ne $want ]]; then
+        echo "FAIL $name: exit $got, want $want"; cat "$work/stderr"; failures=$((failures + 1)); return
+    fi
+    if [[ $lines -ne 1 ]] || ! grep -qF -- "$text" "$work/stderr"; then
+        echo "FAIL $name: want one line containing '$text', got:"; cat "$work/stderr"; failures=$((failures + 1)); return
+    fi
+    if ls "$work"/out.f32* >/dev/null 2>&1; then
+        echo "FAIL $name: output file written"; failures=$((failures + 1)); return
+    fi
+    passed=$((passed + 1))
+}
+
+tokens=$models/llama-F32.tokens
+echo "1 2 3" >"$work/ok.tokens"
+echo "1 2 x3" >"$work/bad.tokens"
+echo "1 600 3" >"$work/range.tokens"
+echo "this is not a gguf file" >"$work/text.gguf"
+head -c 1000 "$models/llama-F32.gguf" >"$work/truncated.gguf"
+
+expect missing-model 1 "/no/such/model.gguf" -- "$sobre" logits -m /no/such/model.gguf --tokens-file "$tokens" -o "$work/out.f32"
+expect not-gguf 1 "not a GGUF file" -- "$sobre" logits -m "$work/text.gguf" --tokens-file "$tokens" -o "$work/out.f32"
+expect truncated 1 "truncated.gguf" -- "$sobre" logits -m "$work/truncated.gguf" --tokens-file "$tokens" -o "$work/out.f32"
+expect unsupported-arch 1 "architecture 'deepseek4' is not supported (supported: llama" -- "$sobre" logits -m "$models/deepseek4-F32.gguf" --tokens-file "$tokens" -o "$work/out.f32"
+expect missing-tokens-file 1 "/no/such/tokens" -- "$sobre" logits -m "$models/llama-F32.gguf" --tokens-file /no/such/tokens -o "$work/out.f32"
+expect bad-token-word 2 "'x3'" -- "$sobre" logits -m "$models/llama-F32.gguf" --tokens-file "$work/bad.tokens" -o "$work/out.f32"
+expect token-out-of-range 2 "token id 600" -- "$sobre" logits -m "$models/llama-F32.gguf" --tokens-file "$work/range.tokens" -o "$work/out.f32"
+expect over-long-prompt 1 "longer than the context of 8" -- "$sobre" logits -m "$models/llama-F32.gguf" --tokens-file "$tokens" -c 8 -o "$work/out.f32"
+expect missing-flag 2 "--tokens-file" -- "$sobre" logits -m "$models/llama-F32.gguf" -o "$work/out.f32"
+expect unknown-subcommand 2 "frobnicate" -- "$sobre" frobnicate
+expect run-token-range 2 "token id 9999" -- "$sobre" run -m "$models/llama-F32.gguf" --tokens "1 9999" -n 2
+expect run-over-long 1 "longer than the context of 2" -- "$sobre" run -m "$models/llama-F32.gguf" --tokens "1 2 3" -c 2 -n 2
+expect synth-bad-type 2 "--type 'q9_9'" -- "$sobre" synth --preset tiny --type q9_9 -o "$work/out.f32"
+expect synth-bad-preset 2 "--preset 'nope'" -- "$sobre" synth --preset nope -o "$work/out.f32"
+expect inspect-missing 1 "/no/such.gguf" -- "$sobre" inspect /no/such.gguf
+# An output path in a missing directory: the error names it and no temporary file stays behind.
+expect unwritable-output 1 "/no/such/dir/out.f32" -- "$sobre" logits -m "$models/llama-F32.gguf" --tokens-file "$work/ok.tokens" -o /no/such/dir/out.f32
+
+echo "$passed passed, $failures failed"
+[[ $failures -eq 0 ]]

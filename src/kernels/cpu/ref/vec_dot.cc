@@ -226,8 +226,8 @@ float dot_q3_K(int64_t n, const void* w, const void* a) noexcept {
 
 // Expands a Q4_K/Q5_K super-block to codes 0..15 (0..31 with Q5_K's qh) and its eight 6-bit
 // scales to one per 16 elements; returns sum over 16-groups of bsum * min (the min term).
-int unpack_q45_K(const uint8_t* scales, const uint8_t* qs, const uint8_t* qh,
-                 const int16_t* bsums, int8_t* q, int* scale16) {
+int unpack_q45_K(const uint8_t* scales, const uint8_t* qs, const uint8_t* qh, const int16_t* bsums,
+                 int8_t* q, int* scale16) {
     int summ = 0;
     for (int s = 0; s < 8; ++s) {
         int sc = 0;

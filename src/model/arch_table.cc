@@ -8,11 +8,17 @@ namespace {
 
 using kernels::RopeStyle;
 
+constexpr uint32_t kGlm4Moe = kQkNormMaybe | kPostAttnFfnNorm | kSigmoidGating | kMoeReadsScale | kMoeBiasRequired;
+constexpr uint32_t kMinimaxM2 = kQkNormFull | kSigmoidGating | kMoeNormForced | kMoeBiasRequired | kOutputRequired;
+
 constexpr ArchSpec kArchs[] = {
-    // gguf name   loader              rope               flags
-    {"llama", &load_dense_llama, RopeStyle::kNorm, 0},
-    {"qwen2", &load_dense_llama, RopeStyle::kNeox, 0},
-    {"qwen3", &load_dense_llama, RopeStyle::kNeox, kQkNorm},
+    // gguf name      loader         rope               flags
+    {"llama", &load_decoder, RopeStyle::kNorm, kMoeNormForced},
+    {"qwen2", &load_decoder, RopeStyle::kNeox, 0},
+    {"qwen3", &load_decoder, RopeStyle::kNeox, kQkNorm},
+    {"qwen3moe", &load_decoder, RopeStyle::kNeox, kQkNorm | kMoeNormForced},
+    {"glm4moe", &load_decoder, RopeStyle::kNeox, kGlm4Moe},
+    {"minimax-m2", &load_decoder, RopeStyle::kNeox, kMinimaxM2},
 };
 
 }  // namespace

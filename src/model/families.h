@@ -7,8 +7,8 @@
 
 namespace sobre::model {
 
-// model/llama.cc: dense attention + SwiGLU transformers (llama, qwen2, qwen3).
-std::unique_ptr<Model> load_dense_llama(const ArchSpec& spec, std::shared_ptr<const gguf::File> file,
+// model/decoder.cc: grouped-query attention + dense or MoE SwiGLU decoders.
+std::unique_ptr<Model> load_decoder(const ArchSpec& spec, std::shared_ptr<const gguf::File> file,
                                         const LoadOptions& options);
 
 }  // namespace sobre::model

@@ -102,6 +102,7 @@ TransformerHparams read_transformer_hparams(const KeyReader& keys, kernels::Rope
     hp.n_ctx_train = keys.int_in("context_length", 1, kMaxCtx);
     hp.n_embd = keys.int_in("embedding_length", 1, kMaxEmbd);
     hp.n_layer = static_cast<int>(keys.int_in("block_count", 1, kMaxLayers));
+    hp.n_layer_nextn = static_cast<int>(keys.int_in("nextn_predict_layers", 0, hp.n_layer - 1, 0));
     hp.n_ff = keys.int_in("feed_forward_length", 1, kMaxFf);
     hp.n_head = static_cast<int>(keys.int_in("attention.head_count", 1, kMaxHeads));
     hp.n_head_kv = static_cast<int>(keys.int_in("attention.head_count_kv", 1, hp.n_head, hp.n_head));
@@ -127,6 +128,7 @@ std::vector<std::pair<std::string, std::string>> TransformerHparams::describe() 
         {"n_ctx_train", fmt::format("{}", n_ctx_train)},
         {"n_embd", fmt::format("{}", n_embd)},
         {"n_layer", fmt::format("{}", n_layer)},
+        {"n_layer_nextn", fmt::format("{} (MTP blocks: listed, skipped by the forward)", n_layer_nextn)},
         {"n_ff", fmt::format("{}", n_ff)},
         {"n_head", fmt::format("{}", n_head)},
         {"n_head_kv", fmt::format("{}", n_head_kv)},

@@ -40,7 +40,8 @@ class KeyReader {
 struct TransformerHparams {
     int64_t n_ctx_train = 0;  // context_length
     int64_t n_embd = 0;       // embedding_length
-    int n_layer = 0;          // block_count
+    int n_layer = 0;          // block_count (includes appended MTP / nextn blocks)
+    int n_layer_nextn = 0;    // nextn_predict_layers: MTP blocks at the end, skipped by the forward
     int64_t n_ff = 0;         // feed_forward_length (dense FFN width)
     int n_head = 0;           // attention.head_count
     int n_head_kv = 0;        // attention.head_count_kv [n_head]
@@ -49,6 +50,8 @@ struct TransformerHparams {
     float rms_eps = 0;        // attention.layer_norm_rms_epsilon
     kernels::RopeParams rope; // rope.* (n_dims = rope.dimension_count [head_dim_k])
 
+    // Layers the forward runs (block_count - nextn_predict_layers).
+    int n_layer_main() const { return n_layer - n_layer_nextn; }
     // (name, value) pairs for `inspect`.
     std::vector<std::pair<std::string, std::string>> describe() const;
 };

@@ -52,8 +52,17 @@ class Model {
 
 struct LoadOptions {};
 
+// Math an architecture needs that cannot be seen from its tensors.
 enum ArchFlag : uint32_t {
-    kQkNorm = 1u << 0,  // RMSNorm on each q/k head before RoPE (attn_q_norm / attn_k_norm required)
+    kQkNorm = 1u << 0,           // RMSNorm on each q/k head before RoPE (attn_q_norm/attn_k_norm required)
+    kQkNormMaybe = 1u << 1,      // kQkNorm when the file has the norm tensors (glm4moe)
+    kQkNormFull = 1u << 2,       // RMSNorm over all q (k) heads together (minimax-m2)
+    kPostAttnFfnNorm = 1u << 3,  // the pre-FFN norm is blk.N.post_attention_norm (glm4moe)
+    kSigmoidGating = 1u << 4,    // MoE gating defaults to sigmoid when expert_gating_func is absent
+    kMoeNormForced = 1u << 5,    // MoE weights are always renormalised (reference hard-wires it)
+    kMoeReadsScale = 1u << 6,    // MoE weights are scaled by expert_weights_scale
+    kMoeBiasRequired = 1u << 7,  // MoE layers must have exp_probs_b (selection bias)
+    kOutputRequired = 1u << 8,   // no tied-embedding fallback for output.weight
 };
 
 // One row per supported GGUF architecture (model/arch_table.cc is the only registry).

@@ -19,7 +19,7 @@ std::string shape_text(std::initializer_list<int64_t> shape) {
 
 }  // namespace
 
-TensorView Binder::bind(const gguf::TensorInfo& t, std::initializer_list<int64_t> shape) {
+TensorView Binder::bind(const gguf::TensorInfo& t, std::initializer_list<int64_t> shape, std::string_view why) {
     bool same = static_cast<int>(shape.size()) >= t.n_dims;
     int d = 0;
     for (int64_t want : shape) {
@@ -27,8 +27,8 @@ TensorView Binder::bind(const gguf::TensorInfo& t, std::initializer_list<int64_t
         ++d;
     }
     if (!same) {
-        fail(ErrorKind::kCorrupt, "{}: tensor '{}' has shape {}, but {} expects {}", file_.path(), t.name,
-             t.shape_string(), arch_, shape_text(shape));
+        fail(ErrorKind::kCorrupt, "{}: tensor '{}' has shape {}, but {} expects {}{}{}", file_.path(), t.name,
+             t.shape_string(), arch_, shape_text(shape), why.empty() ? "" : " from ", why);
     }
     if (!dtype_computable(t.type)) {
         fail(ErrorKind::kUnsupported, "{}: tensor '{}' has type {}, which sobre cannot compute with yet",
@@ -42,15 +42,34 @@ TensorView Binder::bind(const gguf::TensorInfo& t, std::initializer_list<int64_t
     return v;
 }
 
-TensorView Binder::require(const std::string& name, std::initializer_list<int64_t> shape) {
+TensorView Binder::require(const std::string& name, std::initializer_list<int64_t> shape, std::string_view why) {
     const gguf::TensorInfo* t = file_.find_tensor(name);
     if (!t) fail(ErrorKind::kCorrupt, "{}: missing tensor '{}' (required by {})", file_.path(), name, arch_);
-    return bind(*t, shape);
+    return bind(*t, shape, why);
 }
 
-TensorView Binder::optional(const std::string& name, std::initializer_list<int64_t> shape) {
+TensorView Binder::optional(const std::string& name, std::initializer_list<int64_t> shape, std::string_view why) {
     const gguf::TensorInfo* t = file_.find_tensor(name);
-    return t ? bind(*t, shape) : TensorView{};
+    return t ? bind(*t, shape, why) : TensorView{};
+}
+
+void Binder::check_f32(const std::string& name, const TensorView& t) const {
+    if (!t.empty() && t.type != DType::kF32) {
+        fail(ErrorKind::kUnsupported, "{}: tensor '{}' has type {}, expected f32", file_.path(), name,
+             dtype_name(t.type));
+    }
+}
+
+TensorView Binder::require_f32(const std::string& name, std::initializer_list<int64_t> shape) {
+    TensorView t = require(name, shape);
+    check_f32(name, t);
+    return t;
+}
+
+TensorView Binder::optional_f32(const std::string& name, std::initializer_list<int64_t> shape) {
+    TensorView t = optional(name, shape);
+    check_f32(name, t);
+    return t;
 }
 
 std::set<std::string> Binder::unused() const {

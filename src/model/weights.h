@@ -17,15 +17,20 @@ class Binder {
    public:
     Binder(const gguf::File& file, std::string_view arch) : file_(file), arch_(arch) {}
 
-    // A tensor that must exist with exactly this shape (ggml order, ne[0] first).
-    TensorView require(const std::string& name, std::initializer_list<int64_t> shape);
+    // A tensor that must exist with exactly this shape (ggml order, ne[0] first). `why` names
+    // the keys the shape comes from ("expert_count = 8"), added to a shape error.
+    TensorView require(const std::string& name, std::initializer_list<int64_t> shape, std::string_view why = {});
     // A tensor that may be absent (returns an empty view); if present it must have this shape.
-    TensorView optional(const std::string& name, std::initializer_list<int64_t> shape);
+    TensorView optional(const std::string& name, std::initializer_list<int64_t> shape, std::string_view why = {});
+    // Like require, and the tensor must be f32 (norm weights, biases read as float vectors).
+    TensorView require_f32(const std::string& name, std::initializer_list<int64_t> shape);
+    TensorView optional_f32(const std::string& name, std::initializer_list<int64_t> shape);
     // Names of the file's tensors that no require/optional call asked for.
     std::set<std::string> unused() const;
 
    private:
-    TensorView bind(const gguf::TensorInfo& t, std::initializer_list<int64_t> shape);
+    TensorView bind(const gguf::TensorInfo& t, std::initializer_list<int64_t> shape, std::string_view why);
+    void check_f32(const std::string& name, const TensorView& t) const;
 
     const gguf::File& file_;
     std::string arch_;

@@ -1,0 +1,173 @@
+// The grouped-query-attention decoder family: llama (Llama 1-3, Mistral, Mixtral), qwen2,
+// qwen3, qwen3moe, glm4moe (GLM-4.5/4.6/4.7) and minimax-m2. They differ only in data the
+// arch table row carries (RoPE pairing, QK-norm kind, FFN norm tensor, MoE key rules).
+// ref: ../shared/ARCHITECTURES.md §1-4, §9, §11.
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/ops.h"
+#include "model/families.h"
+#include "model/ffn.h"
+#include "model/gqa.h"
+#include "model/hparams.h"
+#include "model/moe.h"
+#include "model/weights.h"
+
+namespace sobre::model {
+namespace {
+
+struct LayerWeights {
+    TensorView attn_norm;  // (n_embd) f32
+    GqaWeights attn;
+    TensorView ffn_norm;   // (n_embd) f32: ffn_norm, or post_attention_norm (glm4moe)
+    bool is_moe = false;
+    FfnWeights ffn;        // dense layers
+    MoeWeights moe;        // MoE layers
+    FfnWeights shexp;      // MoE layers with shared experts (width n_ff_exp * n_shared)
+};
+
+struct Weights {
+    TensorView token_embd;   // (n_embd, n_vocab)
+    TensorView output_norm;  // (n_embd) f32
+    TensorView output;       // (n_embd, n_vocab); token_embd when the file ties them
+    TensorView output_bias;  // optional (n_vocab)
+    TensorView rope_freqs;   // optional (n_rot / 2) f32, Llama 3.1 frequency factors
+    std::vector<LayerWeights> layers;
+};
+
+QkNorm qk_norm_of(uint32_t flags) {
+    if (flags & kQkNorm) return QkNorm::kPerHead;
+    if (flags & kQkNormMaybe) return QkNorm::kPerHeadMaybe;
+    if (flags & kQkNormFull) return QkNorm::kFull;
+    return QkNorm::kNone;
+}
+
+class DecoderModel final : public Model {
+   public:
+    DecoderModel(const ArchSpec& spec, std::shared_ptr<const gguf::File> file)
+        : Model(std::move(file)), flags_(spec.flags) {
+        const KeyReader keys(*file_, spec.gguf_name);
+        hp_ = read_transformer_hparams(keys, spec.rope);
+        const MoeKeyRules rules{(flags_ & kSigmoidGating) ? Gating::kSigmoid : Gating::kSoftmax,
+                                (flags_ & kMoeNormForced) != 0, (flags_ & kMoeReadsScale) != 0};
+        moe_ = read_moe_hparams(keys, hp_, rules);
+        bind(spec.gguf_name);
+        info_.arch = std::string(spec.gguf_name);
+        info_.name = file_->get_string("general.name").value_or("");
+        info_.n_vocab = w_.token_embd.ne[1];
+        info_.n_ctx_train = hp_.n_ctx_train;
+        info_.n_embd = hp_.n_embd;
+        info_.kv = {hp_.n_layer_main(), int64_t{hp_.n_head_kv} * hp_.head_dim_k, int64_t{hp_.n_head_kv} * hp_.head_dim_v};
+        info_.hparams = hp_.describe();
+        describe_moe();
+        info_.hparams.emplace_back("tied_output", w_.output.data == w_.token_embd.data ? "yes" : "no");
+    }
+
+   private:
+    void bind(std::string_view arch);
+    LayerWeights bind_layer(Binder& b, int il);
+    void describe_moe();
+    void forward_impl(const Batch& batch, KvStore& kv, ThreadPool& pool, float* out) override;
+    void ffn_forward(const LayerWeights& l, int64_t n, ThreadPool& pool, const float* cur, float* out);
+
+    uint32_t flags_;
+    TransformerHparams hp_;
+    MoeHparams moe_;
+    Weights w_;
+};
+
+void DecoderModel::describe_moe() {
+    if (moe_.opt.n_expert == 0) return;
+    const MoeOptions& o = moe_.opt;
+    const char* gating = o.gating == Gating::kSigmoid ? "sigmoid" : o.gating == Gating::kSoftmax ? "softmax" : "sqrt-softplus";
+    info_.hparams.emplace_back("moe", fmt::format("{} experts, {} used, ff {}, {} shared, {} dense lead, groups {}/{}, "
+                                                  "gating {}, norm {}, scale {}",
+                                                  o.n_expert, o.n_expert_used, moe_.n_ff_exp, moe_.n_shared,
+                                                  moe_.n_dense_lead, o.n_group_used, o.n_group, gating,
+                                                  o.norm_weights ? "yes" : "no", o.weights_scale));
+}
+
+LayerWeights DecoderModel::bind_layer(Binder& b, int il) {
+    const int64_t e = hp_.n_embd;
+    LayerWeights l;
+    l.attn_norm = b.require_f32(layer_tensor(il, "attn_norm"), {e});
+    l.attn = bind_gqa(b, hp_, il, qk_norm_of(flags_));
+    l.ffn_norm = b.require_f32(layer_tensor(il, (flags_ & kPostAttnFfnNorm) ? "post_attention_norm" : "ffn_norm"), {e});
+    l.is_moe = moe_.opt.n_expert > 0 && il >= moe_.n_dense_lead;
+    if (!l.is_moe) {
+        l.ffn = bind_ffn(b, il, e, hp_.n_ff);
+        return l;
+    }
+    l.moe = bind_moe(b, il, e, moe_, (flags_ & kMoeBiasRequired) != 0);
+    if (moe_.n_shared > 0) {
+        l.shexp = bind_ffn(b, il, e, moe_.n_ff_exp * moe_.n_shared, "_shexp",
+                           fmt::format("expert_shared_count = {} x expert_feed_forward_length = {}", moe_.n_shared,
+                                       moe_.n_ff_exp));
+    }
+    return l;
+}
+
+void DecoderModel::bind(std::string_view arch) {
+    Binder b(*file_, arch);
+    const int64_t e = hp_.n_embd;
+    const gguf::TensorInfo* embd = file_->find_tensor("token_embd.weight");
+    if (!embd) fail(ErrorKind::kCorrupt, "{}: missing tensor 'token_embd.weight'", file_->path());
+    const int64_t n_vocab = embd->ne[1];
+    w_.token_embd = b.require("token_embd.weight", {e, n_vocab});
+    w_.output_norm = b.require_f32("output_norm.weight", {e});
+    w_.output = (flags_ & kOutputRequired) ? b.require("output.weight", {e, n_vocab})
+                                           : b.optional("output.weight", {e, n_vocab});
+    if (w_.output.empty()) w_.output = w_.token_embd;
+    w_.output_bias = b.optional_f32("output.bias", {n_vocab});
+    w_.rope_freqs = b.optional_f32("rope_freqs.weight", {hp_.rope.n_dims / 2});
+    hp_.rope.freq_factors = w_.rope_freqs.empty() ? nullptr : w_.rope_freqs.f32();
+    for (int il = 0; il < hp_.n_layer_main(); ++il) w_.layers.push_back(bind_layer(b, il));
+}
+
+void DecoderModel::ffn_forward(const LayerWeights& l, int64_t n, ThreadPool& pool, const float* cur, float* out) {
+    if (!l.is_moe) {
+        ffn_swiglu(l.ffn, cur, n, out, pool);
+        return;
+    }
+    moe_ffn(moe_.opt, l.moe, cur, n, out, pool);
+    if (!l.shexp.gate.empty()) {
+        std::vector<float> shared(static_cast<size_t>(n * hp_.n_embd));
+        ffn_swiglu(l.shexp, cur, n, shared.data(), pool);
+        kernels::add_inplace(out, shared.data(), n * hp_.n_embd);
+    }
+}
+
+void DecoderModel::forward_impl(const Batch& batch, KvStore& kv, ThreadPool& pool, float* out) {
+    const int64_t n = batch.size(), e = hp_.n_embd;
+    std::vector<float> x(n * e), cur(n * e), delta(n * e);
+    kernels::get_rows(w_.token_embd, batch.tokens.data(), n, x.data());
+    for (int il = 0; il < hp_.n_layer_main(); ++il) {
+        const LayerWeights& l = w_.layers[il];
+        for (int64_t t = 0; t < n; ++t) kernels::rms_norm(&x[t * e], l.attn_norm.f32(), &cur[t * e], e, hp_.rms_eps);
+        gqa_attention(hp_, l.attn, il, batch, kv, pool, cur.data(), delta.data());
+        kernels::add_inplace(x.data(), delta.data(), n * e);
+        for (int64_t t = 0; t < n; ++t) kernels::rms_norm(&x[t * e], l.ffn_norm.f32(), &cur[t * e], e, hp_.rms_eps);
+        ffn_forward(l, n, pool, cur.data(), delta.data());
+        kernels::add_inplace(x.data(), delta.data(), n * e);
+    }
+    // Only the rows whose logits were asked for go through the output norm and projection.
+    std::vector<float> rows;
+    for (int64_t t = 0; t < n; ++t) {
+        if (!batch.logits[t]) continue;
+        rows.resize(rows.size() + e);
+        kernels::rms_norm(&x[t * e], w_.output_norm.f32(), &rows[rows.size() - e], e, hp_.rms_eps);
+    }
+    const int64_t n_out = static_cast<int64_t>(rows.size()) / e;
+    kernels::matmul(w_.output, rows.data(), n_out, out, pool);
+    add_bias(out, w_.output_bias, n_out, info_.n_vocab);
+}
+
+}  // namespace
+
+std::unique_ptr<Model> load_decoder(const ArchSpec& spec, std::shared_ptr<const gguf::File> file,
+                                    const LoadOptions& /*options*/) {
+    return std::make_unique<DecoderModel>(spec, std::move(file));
+}
+
+}  // namespace sobre::model

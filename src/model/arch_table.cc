@@ -19,6 +19,7 @@ constexpr ArchSpec kArchs[] = {
     {"qwen3moe", &load_decoder, RopeStyle::kNeox, kQkNorm | kMoeNormForced},
     {"glm4moe", &load_decoder, RopeStyle::kNeox, kGlm4Moe},
     {"minimax-m2", &load_decoder, RopeStyle::kNeox, kMinimaxM2},
+    {"deepseek2", &load_deepseek2, RopeStyle::kNorm, 0},
 };
 
 }  // namespace

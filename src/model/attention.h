@@ -12,6 +12,9 @@ struct AttentionOptions {
     int head_dim_k = 0;
     int head_dim_v = 0;
     float kq_scale = 1.0f;  // applied inside the softmax
+    // V is the first head_dim_v values of each cached K row (MLA's latent cache): nothing is
+    // stored for V and `v` is ignored.
+    bool v_in_k = false;
 };
 
 // Stores the batch's K and V rows (rounded to f16, like llama.cpp's default cache) at each

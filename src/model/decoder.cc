@@ -59,6 +59,7 @@ class DecoderModel final : public Model {
         info_.n_ctx_train = hp_.n_ctx_train;
         info_.n_embd = hp_.n_embd;
         info_.kv = {hp_.n_layer_main(), int64_t{hp_.n_head_kv} * hp_.head_dim_k, int64_t{hp_.n_head_kv} * hp_.head_dim_v};
+        info_.kv_mha_values_per_token = info_.kv.k_width + info_.kv.v_width;
         info_.hparams = hp_.describe();
         describe_moe();
         info_.hparams.emplace_back("tied_output", w_.output.data == w_.token_embd.data ? "yes" : "no");
@@ -78,14 +79,7 @@ class DecoderModel final : public Model {
 };
 
 void DecoderModel::describe_moe() {
-    if (moe_.opt.n_expert == 0) return;
-    const MoeOptions& o = moe_.opt;
-    const char* gating = o.gating == Gating::kSigmoid ? "sigmoid" : o.gating == Gating::kSoftmax ? "softmax" : "sqrt-softplus";
-    info_.hparams.emplace_back("moe", fmt::format("{} experts, {} used, ff {}, {} shared, {} dense lead, groups {}/{}, "
-                                                  "gating {}, norm {}, scale {}",
-                                                  o.n_expert, o.n_expert_used, moe_.n_ff_exp, moe_.n_shared,
-                                                  moe_.n_dense_lead, o.n_group_used, o.n_group, gating,
-                                                  o.norm_weights ? "yes" : "no", o.weights_scale));
+    if (moe_.opt.n_expert > 0) info_.hparams.emplace_back("moe", model::describe_moe(moe_));
 }
 
 LayerWeights DecoderModel::bind_layer(Binder& b, int il) {

@@ -11,4 +11,8 @@ namespace sobre::model {
 std::unique_ptr<Model> load_decoder(const ArchSpec& spec, std::shared_ptr<const gguf::File> file,
                                         const LoadOptions& options);
 
+// model/deepseek2.cc: multi-head latent attention + MoE with shared experts.
+std::unique_ptr<Model> load_deepseek2(const ArchSpec& spec, std::shared_ptr<const gguf::File> file,
+                                      const LoadOptions& options);
+
 }  // namespace sobre::model

@@ -24,6 +24,9 @@ struct ModelInfo {
     int64_t n_ctx_train = 0;
     int64_t n_embd = 0;
     KvLayout kv;
+    // f16 values per token and layer an uncompressed multi-head cache would need (K and V of every
+    // head); equals k_width + v_width except for compressed caches such as MLA's latent.
+    int64_t kv_mha_values_per_token = 0;
     // Hyper-parameters as (name, value) pairs in reading order, for `inspect`.
     std::vector<std::pair<std::string, std::string>> hparams;
 };

@@ -85,6 +85,16 @@ MoeHparams read_moe_hparams(const KeyReader& keys, const TransformerHparams& hp,
     return mh;
 }
 
+std::string describe_moe(const MoeHparams& mh) {
+    const MoeOptions& o = mh.opt;
+    const char* gating = o.gating == Gating::kSigmoid   ? "sigmoid"
+                         : o.gating == Gating::kSoftmax ? "softmax"
+                                                        : "sqrt-softplus";
+    return fmt::format("{} experts, {} used, ff {}, {} shared, {} dense lead, groups {}/{}, gating {}, norm {}, scale {}",
+                       o.n_expert, o.n_expert_used, mh.n_ff_exp, mh.n_shared, mh.n_dense_lead, o.n_group_used,
+                       o.n_group, gating, o.norm_weights ? "yes" : "no", o.weights_scale);
+}
+
 MoeWeights bind_moe(Binder& b, int il, int64_t n_embd, const MoeHparams& mh, bool bias_required) {
     const int64_t n_exp = mh.opt.n_expert, n_ff = mh.n_ff_exp;
     const std::string why = fmt::format("expert_count = {}, expert_feed_forward_length = {}", n_exp, n_ff);

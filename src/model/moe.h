@@ -44,6 +44,9 @@ struct MoeKeyRules {
 // Reads and validates the MoE keys; n_expert = 0 when the file has no expert_count (dense).
 MoeHparams read_moe_hparams(const KeyReader& keys, const TransformerHparams& hp, const MoeKeyRules& rules);
 
+// One line for `inspect`: experts, used, widths, routing rules.
+std::string describe_moe(const MoeHparams& mh);
+
 // Per token, the selected experts in selection order and their weights.
 struct Routing {
     std::vector<int32_t> experts;  // [n_tokens][n_expert_used]

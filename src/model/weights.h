@@ -25,6 +25,8 @@ class Binder {
     // Like require, and the tensor must be f32 (norm weights, biases read as float vectors).
     TensorView require_f32(const std::string& name, std::initializer_list<int64_t> shape);
     TensorView optional_f32(const std::string& name, std::initializer_list<int64_t> shape);
+    bool has(const std::string& name) const { return file_.find_tensor(name) != nullptr; }
+    const std::string& path() const { return file_.path(); }
     // Names of the file's tensors that no require/optional call asked for.
     std::set<std::string> unused() const;
 

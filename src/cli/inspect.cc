@@ -37,9 +37,27 @@ void print_model(const std::string& path) {
         for (const auto& [k, v] : info.hparams) std::printf("%s: %s\n", k.c_str(), v.c_str());
         std::printf("kv_bytes_per_token: %lld (f16 K+V, all layers)\n",
                     static_cast<long long>(info.kv.n_layer * (info.kv.k_width + info.kv.v_width) * 2));
+        for (const gguf::TensorInfo& t : m->file().tensors()) {
+            if (t.name.find(".nextn.") != std::string::npos) {
+                std::printf("mtp/nextn tensor (skipped by the forward): %s\n", t.name.c_str());
+            }
+        }
     } catch (const Error& e) {
         std::printf("model: not loadable: %s\n", e.what());
     }
+}
+
+// KV cache bytes per token at f16, and what an uncompressed multi-head cache would take.
+void print_kv_per_token(const std::string& path) {
+    const auto m = model::load_model(path);
+    const model::ModelInfo& info = m->info();
+    const int64_t layers = info.kv.n_layer;
+    const int64_t bytes = layers * (info.kv.k_width + info.kv.v_width) * 2;
+    const int64_t mha = layers * info.kv_mha_values_per_token * 2;
+    std::printf("kv_bytes_per_token: %lld (f16, %lld layers x %lld values)\n", static_cast<long long>(bytes),
+                static_cast<long long>(layers), static_cast<long long>(info.kv.k_width + info.kv.v_width));
+    std::printf("mha_kv_bytes_per_token: %lld (uncompressed K and V of every head; ratio %.2f)\n",
+                static_cast<long long>(mha), mha > 0 ? static_cast<double>(bytes) / static_cast<double>(mha) : 1.0);
 }
 
 void run_inspect(const std::string& path) {
@@ -71,9 +89,11 @@ void run_inspect(const std::string& path) {
 
 void add_inspect(CLI::App& app) {
     auto path = std::make_shared<std::string>();
+    auto kv_only = std::make_shared<bool>(false);
     CLI::App* cmd = app.add_subcommand("inspect", "Show a GGUF file's architecture, metadata and tensors");
     cmd->add_option("model", *path, "GGUF model file")->required();
-    cmd->callback([path] { run_inspect(*path); });
+    cmd->add_flag("--kv-per-token", *kv_only, "print only the KV cache bytes per token");
+    cmd->callback([path, kv_only] { *kv_only ? print_kv_per_token(*path) : run_inspect(*path); });
 }
 
 }  // namespace sobre::cli

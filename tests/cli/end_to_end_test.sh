@@ -31,6 +31,10 @@ check inspect-tokenizer grep -q "^tokenizer: llama, pre default, 512 tokens" "$w
 check inspect-tensor grep -qE "blk\.1\.ffn_down\.weight +q8_0 +\{384, 128\} +52224" "$work/inspect.txt"
 check inspect-unsupported-arch sh -c "'$sobre' inspect '$models/deepseek4-F32.gguf' | grep -q \"model: not loadable: .*'deepseek4'\""
 
+kv=$("$sobre" inspect --kv-per-token "$models/deepseek2-v3-Q8_0.gguf")
+check kv-per-token-mla sh -c "echo '$kv' | grep -q '^kv_bytes_per_token: 640 '"
+check kv-per-token-mha sh -c "echo '$kv' | grep -q '^mha_kv_bytes_per_token: 1536 '"
+
 "$sobre" logits -m "$models/qwen2-Q8_0.gguf" --tokens-file "$models/qwen2-Q8_0.tokens" -o "$work/batch.f32" -t 2
 "$sobre" logits -m "$models/qwen2-Q8_0.gguf" --tokens-file "$models/qwen2-Q8_0.tokens" -o "$work/seq.f32" -t 1 --one-by-one
 check logits-size test "$(stat -c %s "$work/batch.f32")" -eq 81920

@@ -109,3 +109,87 @@ TEST_F(LoadErrors, HostileHyperparametersAreRejectedBeforeAllocating) {
 
 }  // namespace
 }  // namespace sobre
+
+namespace sobre {
+namespace {
+
+// Copies a fixture model with some metadata keys replaced, so one key can disagree with the
+// tensors that follow from it.
+class RewrittenFixture : public ::testing::Test {
+   protected:
+    void TearDown() override { std::filesystem::remove(path_); }
+
+    std::string load_error(const std::string& fixture, const std::map<std::string, gguf::Value>& overrides) {
+        const gguf::File src = gguf::File::open(std::string(SOBRE_FIXTURES_DIR) + "/models/" + fixture + ".gguf");
+        gguf::Writer w;
+        for (const auto& [k, v] : src.metadata()) w.set(k, overrides.count(k) ? overrides.at(k) : v);
+        for (const auto& [k, v] : overrides) w.set(k, v);
+        for (const gguf::TensorInfo& t : src.tensors()) {
+            std::vector<int64_t> shape(t.ne, t.ne + t.n_dims);
+            w.add_tensor(t.name, t.type, shape, [&t](gguf::ByteSink& s) { s.write(t.data, t.n_bytes); });
+        }
+        w.write(path_);
+        try {
+            model::load_model(path_);
+        } catch (const Error& e) {
+            return e.what();
+        }
+        return "";
+    }
+
+    std::string path_ =
+        (std::filesystem::temp_directory_path() / ("sobre_rewrite_" + std::to_string(getpid()) + ".gguf")).string();
+};
+
+using gguf::Value;
+
+TEST_F(RewrittenFixture, UnchangedCopiesLoad) {
+    EXPECT_EQ(load_error("qwen3moe-F32", {}), "");
+    EXPECT_EQ(load_error("deepseek2-v3-Q4_K_M", {}), "");
+}
+
+TEST_F(RewrittenFixture, ExpertTensorsMustMatchExpertCount) {
+    const std::string err = load_error("qwen3moe-F32", {{"qwen3moe.expert_count", Value::of_u32(16)}});
+    EXPECT_NE(err.find("tensor 'blk.0.ffn_gate_inp.weight' has shape {256, 8}, but qwen3moe expects {256, 16} "
+                       "from expert_count = 16"),
+              std::string::npos)
+        << err;
+}
+
+TEST_F(RewrittenFixture, ExpertUsedCountMustBeInRange) {
+    for (uint32_t used : {0u, 9u}) {
+        const std::string err = load_error("qwen3moe-F32", {{"qwen3moe.expert_used_count", Value::of_u32(used)}});
+        EXPECT_NE(err.find(fmt::format("qwen3moe.expert_used_count = {} is out of range [1, 8]", used)),
+                  std::string::npos)
+            << err;
+    }
+}
+
+TEST_F(RewrittenFixture, GroupCountMustDivideExpertCount) {
+    const std::string err = load_error("deepseek2-v3-F32", {{"deepseek2.expert_group_count", Value::of_u32(3)},
+                                                            {"deepseek2.expert_group_used_count", Value::of_u32(2)}});
+    EXPECT_NE(err.find("deepseek2.expert_group_count = 3 does not divide deepseek2.expert_count = 8"),
+              std::string::npos)
+        << err;
+}
+
+TEST_F(RewrittenFixture, MlaRanksMustMatchTensorShapes) {
+    // Consistent keys for a latent of 64, but the file's tensors were made for 128.
+    const std::string err = load_error("deepseek2-v3-F32", {{"deepseek2.attention.kv_lora_rank", Value::of_u32(64)},
+                                                            {"deepseek2.attention.key_length", Value::of_u32(96)},
+                                                            {"deepseek2.attention.value_length", Value::of_u32(64)}});
+    EXPECT_NE(err.find("'blk.0.attn_kv_a_mqa.weight' has shape {256, 160}, but deepseek2 expects {256, 96} "
+                       "from kv_lora_rank = 64"),
+              std::string::npos)
+        << err;
+}
+
+TEST_F(RewrittenFixture, MlaKeysMustAgree) {
+    const std::string err = load_error("deepseek2-v2lite-F32", {{"deepseek2.attention.key_length", Value::of_u32(100)}});
+    EXPECT_NE(err.find("MLA keys disagree: deepseek2.attention.head_count_kv = 1, deepseek2.attention.key_length = 100"),
+              std::string::npos)
+        << err;
+}
+
+}  // namespace
+}  // namespace sobre

@@ -36,10 +36,7 @@ void run_generate(RunArgs a) {
         fail(ErrorKind::kResourceExhausted, "the prompt of {} tokens is longer than the context of {}",
              prompt.size(), ctx);
     }
-    if (!a.seed_given) {
-        a.sampling.seed = std::random_device{}();
-        std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(a.sampling.seed));
-    }
+    if (!a.seed_given) a.sampling.seed = std::random_device{}();
     const auto eos = model->file().get_u32("tokenizer.ggml.eos_token_id");
     runtime::KvCache kv(info.kv, std::min(ctx, total));
     ThreadPool pool(a.threads);
@@ -51,6 +48,10 @@ void run_generate(RunArgs a) {
     int32_t pos = static_cast<int32_t>(prompt.size());
     for (int i = 0; i < a.n_predict && pos <= kv.capacity(); ++i) {
         model->forward(batch, kv, pool, logits.data());
+        if (i == 0 && !a.seed_given) {
+            // Reported once the prompt is accepted, so errors stay the only line on stderr.
+            std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(a.sampling.seed));
+        }
         const int32_t next = sampler.sample(logits.data(), info.n_vocab);
         std::printf("%s%d", i ? " " : "", next);
         std::fflush(stdout);

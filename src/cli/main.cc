@@ -2,6 +2,7 @@
 // mapped to exit codes: 2 for usage errors, 1 for everything else.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "cli/common.h"
 #include "core/error.h"
@@ -14,6 +15,12 @@ int main(int argc, char** argv) {
     sobre::cli::add_logits(app);
     sobre::cli::add_run(app);
     sobre::cli::add_synth(app);
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommand_no_throw(argv[1]) == nullptr) {
+        std::string names;
+        for (const CLI::App* sub : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+        std::fprintf(stderr, "sobre: unknown command '%s' (commands: %s)\n", argv[1], names.c_str());
+        return 2;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {

@@ -7,6 +7,17 @@
 #include "cli/common.h"
 #include "core/error.h"
 
+namespace {
+
+bool is_command(CLI::App& app, const std::string& name) {
+    for (const CLI::App* sub : app.get_subcommands({})) {
+        if (sub->get_name() == name) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     CLI::App app{"sobre: run open-weight LLMs (GGUF) on hardware you own"};
     app.require_subcommand(1);
@@ -15,7 +26,7 @@ int main(int argc, char** argv) {
     sobre::cli::add_logits(app);
     sobre::cli::add_run(app);
     sobre::cli::add_synth(app);
-    if (argc > 1 && argv[1][0] != '-' && app.get_subcommand_no_throw(argv[1]) == nullptr) {
+    if (argc > 1 && argv[1][0] != '-' && !is_command(app, argv[1])) {
         std::string names;
         for (const CLI::App* sub : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
         std::fprintf(stderr, "sobre: unknown command '%s' (commands: %s)\n", argv[1], names.c_str());

@@ -38,7 +38,8 @@ void run_generate(RunArgs a) {
     }
     if (!a.seed_given) a.sampling.seed = std::random_device{}();
     const auto eos = model->file().get_u32("tokenizer.ggml.eos_token_id");
-    runtime::KvCache kv(info.kv, std::min(ctx, total));
+    const int64_t limit = std::min(ctx, total);
+    runtime::KvCache kv(info.kv, limit);
     ThreadPool pool(a.threads);
     runtime::Sampler sampler(a.sampling);
     std::vector<float> logits(static_cast<size_t>(info.n_vocab));
@@ -46,7 +47,7 @@ void run_generate(RunArgs a) {
     model::Batch batch;
     for (size_t t = 0; t < prompt.size(); ++t) batch.add(prompt[t], static_cast<int32_t>(t), 0, t + 1 == prompt.size());
     int32_t pos = static_cast<int32_t>(prompt.size());
-    for (int i = 0; i < a.n_predict && pos <= kv.capacity(); ++i) {
+    for (int i = 0; i < a.n_predict && pos <= limit; ++i) {
         model->forward(batch, kv, pool, logits.data());
         if (i == 0 && !a.seed_given) {
             // Reported once the prompt is accepted, so errors stay the only line on stderr.
@@ -56,7 +57,7 @@ void run_generate(RunArgs a) {
         std::printf("%s%d", i ? " " : "", next);
         std::fflush(stdout);
         if (!a.ignore_eos && eos && static_cast<uint32_t>(next) == *eos) break;
-        if (pos == kv.capacity()) break;
+        if (pos == limit) break;
         batch.clear();
         batch.add(next, pos++, 0, true);
     }

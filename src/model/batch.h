@@ -41,16 +41,30 @@ struct KvLayout {
     int64_t v_width = 0;  // f16 values of V per token and layer
 };
 
-// What the forward needs from a KV cache: per sequence and layer, rows indexed by position.
-// Implemented by runtime::KvCache; kept abstract so model code does not reach into runtime.
+// One sequence's cache rows of one layer. Rows live in fixed-size blocks of a pool shared by all
+// sequences; the block table maps position / block_size to a block of the pool.
+struct KvSeqView {
+    uint16_t* k = nullptr;           // the layer's K pool: rows of k_width f16 values
+    uint16_t* v = nullptr;           // the layer's V pool: rows of v_width f16 values (null if none)
+    int64_t k_width = 0;
+    int64_t v_width = 0;
+    int64_t block_size = 1;
+    const int32_t* blocks = nullptr; // block ids of the sequence, in position order
+
+    int64_t row_index(int64_t pos) const { return int64_t{blocks[pos / block_size]} * block_size + pos % block_size; }
+    uint16_t* k_row(int64_t pos) const { return k + row_index(pos) * k_width; }
+    uint16_t* v_row(int64_t pos) const { return v + row_index(pos) * v_width; }
+};
+
+// What the forward needs from a KV cache. Implemented by runtime::KvCache; kept abstract so model
+// code does not reach into runtime.
 class KvStore {
    public:
     virtual ~KvStore() = default;
-    // Positions [0, capacity()) of layer `il` of sequence `seq`; row p holds k_width (v_width)
-    // f16 values. REQUIRES: seq is a valid slot.
-    virtual uint16_t* k_rows(int il, int seq) = 0;
-    virtual uint16_t* v_rows(int il, int seq) = 0;
-    virtual int64_t capacity() const = 0;
+    // The rows of layer `il` of sequence `seq`. REQUIRES: 0 <= seq < n_seq().
+    virtual KvSeqView view(int il, int seq) = 0;
+    // Positions [0, capacity(seq)) of `seq` are backed by blocks and may be written.
+    virtual int64_t capacity(int seq) const = 0;
     virtual int n_seq() const = 0;
 };
 

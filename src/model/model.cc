@@ -15,13 +15,13 @@ void Model::forward(const Batch& batch, KvStore& kv, ThreadPool& pool, float* ou
             fail(ErrorKind::kInvalidArgument, "token id {} at batch index {} is out of range [0, {})", id, t,
                  info_.n_vocab);
         }
-        if (batch.positions[t] < 0 || batch.positions[t] >= kv.capacity()) {
-            fail(ErrorKind::kResourceExhausted, "position {} is beyond the context size {}", batch.positions[t],
-                 kv.capacity());
+        const int seq = batch.seq_ids[t];
+        if (seq < 0 || seq >= kv.n_seq()) {
+            fail(ErrorKind::kInvalidArgument, "sequence id {} is out of range [0, {})", seq, kv.n_seq());
         }
-        if (batch.seq_ids[t] < 0 || batch.seq_ids[t] >= kv.n_seq()) {
-            fail(ErrorKind::kInvalidArgument, "sequence id {} is out of range [0, {})", batch.seq_ids[t],
-                 kv.n_seq());
+        if (batch.positions[t] < 0 || batch.positions[t] >= kv.capacity(seq)) {
+            fail(ErrorKind::kResourceExhausted, "position {} of sequence {} is beyond its KV capacity {}",
+                 batch.positions[t], seq, kv.capacity(seq));
         }
     }
     if (n > 0) forward_impl(batch, kv, pool, out);

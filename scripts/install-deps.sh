@@ -6,6 +6,7 @@ packages=(
   libfmt-dev libcli11-dev         # formatting, command line
   nlohmann-json3-dev libpcre2-dev # JSON, Unicode regex (tokenizers)
   libgtest-dev libbenchmark-dev   # tests, micro-benchmarks
+  libcpp-httplib-dev libssl-dev   # HTTP server, SHA-256
   clang libclang-rt-14-dev        # libFuzzer target (the fuzz preset)
 )
 missing=()

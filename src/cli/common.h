@@ -15,6 +15,8 @@ void add_inspect(CLI::App& app);
 void add_logits(CLI::App& app);
 void add_run(CLI::App& app);
 void add_synth(CLI::App& app);
+void add_serve(CLI::App& app);
+void add_audit(CLI::App& app);
 
 // Parses whitespace-separated decimal token ids. Throws Error(kInvalidArgument) naming `what`
 // and the offending word.

@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
     sobre::cli::add_logits(app);
     sobre::cli::add_run(app);
     sobre::cli::add_synth(app);
+#ifdef SOBRE_HAVE_SERVER
+    sobre::cli::add_serve(app);
+    sobre::cli::add_audit(app);
+#endif
     if (argc > 1 && argv[1][0] != '-' && !is_command(app, argv[1])) {
         std::string names;
         for (const CLI::App* sub : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();

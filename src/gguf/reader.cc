@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -23,6 +24,11 @@ struct File::Mapping {
 };
 
 namespace {
+
+// Counts read from a file only bound the parse; memory is reserved for at most this many entries
+// up front and otherwise grows with the entries actually read, so a lying count cannot allocate.
+constexpr uint64_t kMaxReserve = 4096;
+size_t reserve_for(uint64_t count) { return static_cast<size_t>(std::min(count, kMaxReserve)); }
 
 constexpr uint8_t kMagic[4] = {'G', 'G', 'U', 'F'};
 // Smallest on-disk sizes, used to bound counts against the bytes that remain before anything
@@ -97,6 +103,7 @@ class Parser {
     const uint8_t* data_;
     uint64_t size_;
     uint64_t pos_ = 0;
+    uint64_t alignment_at_ = 0;  // where general.alignment's value type sits, for errors
 };
 
 Value Parser::read_value(ValueType type, const std::string& key, int depth) {
@@ -141,10 +148,10 @@ void Parser::read_array(Value& v, const std::string& key, int depth) {
                 value_type_name(v.elem_type), remaining());
     }
     if (v.elem_type == ValueType::kString) {
-        v.strings.reserve(static_cast<size_t>(count));
+        v.strings.reserve(reserve_for(count));
         for (uint64_t k = 0; k < count; ++k) v.strings.push_back(read_string(key));
     } else if (v.elem_type == ValueType::kArray) {
-        v.arrays.reserve(static_cast<size_t>(count));
+        v.arrays.reserve(reserve_for(count));
         for (uint64_t k = 0; k < count; ++k) v.arrays.push_back(read_value(ValueType::kArray, key, depth));
     } else {
         const uint64_t n = count * min_elem;
@@ -169,7 +176,7 @@ void Parser::read_header(File& f, uint64_t& n_tensors, uint64_t& n_kv) {
         fail(ErrorKind::kUnsupported, "{}: GGUF version 1 (offset 4) is not supported; convert it again", path_);
     }
     if (version != 2 && version != 3) {
-        const bool swapped = (version & 0xffffu) == 0 && (version >> 16) <= 3;
+        const bool swapped = __builtin_bswap32(version) <= 3;
         fail(ErrorKind::kUnsupported, "{}: GGUF version {} at offset 4 is not supported{}", path_, version,
              swapped ? " (big-endian file)" : " (expected 2 or 3)");
     }
@@ -189,11 +196,12 @@ void Parser::read_header(File& f, uint64_t& n_tensors, uint64_t& n_kv) {
 }
 
 void Parser::read_metadata(File& f, uint64_t n_kv) {
-    f.kv_.reserve(static_cast<size_t>(n_kv));
+    f.kv_.reserve(reserve_for(n_kv));
     for (uint64_t k = 0; k < n_kv; ++k) {
         const uint64_t at = pos_;
         std::string key = read_string(fmt::format("metadata key #{}", k));
         if (f.kv_index_.count(key)) corrupt(at, key, "duplicate metadata key");
+        if (key == "general.alignment") alignment_at_ = pos_;
         const ValueType type = read_value_type(key);
         Value v = read_value(type, key, 0);
         f.kv_index_.emplace(key, f.kv_.size());
@@ -202,7 +210,7 @@ void Parser::read_metadata(File& f, uint64_t n_kv) {
 }
 
 void Parser::read_tensor_infos(File& f, uint64_t n_tensors) {
-    f.tensors_.reserve(static_cast<size_t>(n_tensors));
+    f.tensors_.reserve(reserve_for(n_tensors));
     for (uint64_t k = 0; k < n_tensors; ++k) {
         TensorInfo t;
         const uint64_t at = pos_;
@@ -252,13 +260,10 @@ void Parser::read_tensor_infos(File& f, uint64_t n_tensors) {
 void Parser::read_alignment(File& f) {
     const Value* v = f.find("general.alignment");
     if (!v) return;
-    if (v->type != ValueType::kU32) {
-        fail(ErrorKind::kCorrupt, "{}: general.alignment has type {}, expected u32", path_,
-             value_type_name(v->type));
-    }
-    if (v->u == 0 || (v->u & (v->u - 1)) != 0) {
-        fail(ErrorKind::kCorrupt, "{}: general.alignment {} is not a power of two", path_, v->u);
-    }
+    const char* key = "general.alignment";
+    if (v->type != ValueType::kU32) corrupt(alignment_at_, key, "type {}, expected u32", value_type_name(v->type));
+    if (v->u == 0 || (v->u & (v->u - 1)) != 0) corrupt(alignment_at_, key, "{} is not a power of two", v->u);
+    if (v->u > (uint64_t{1} << 30)) corrupt(alignment_at_, key, "{} is larger than any file needs", v->u);
     f.alignment_ = static_cast<uint32_t>(v->u);
 }
 
@@ -266,7 +271,8 @@ void Parser::place_tensors(File& f) {
     const uint64_t align = f.alignment_;
     const uint64_t data_offset = (pos_ + align - 1) / align * align;
     if (!f.tensors_.empty() && data_offset > size_) {
-        corrupt(pos_, "tensor data", "data section starts at {}, past the end of the file", data_offset);
+        corrupt(pos_, "tensor data", "data section (aligned to general.alignment {}) starts at {}, past the end of the file",
+                align, data_offset);
     }
     f.data_offset_ = data_offset;
     const uint64_t data_size = size_ > data_offset ? size_ - data_offset : 0;

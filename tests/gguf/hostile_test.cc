@@ -70,6 +70,7 @@ using Bytes = std::vector<uint8_t>;
 
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 constexpr uint32_t kU32Max = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t pow2(int n) { return uint64_t{1} << n; }
 
 // The legitimate worst case is an array of empty arrays: 12 bytes on disk become one Value
 // (about 150 bytes), and vector growth can briefly double that. Anything beyond is memory
@@ -111,7 +112,7 @@ struct Outcome {
     }
 };
 
-const char* kLabel = "hostile.gguf";
+constexpr const char* kLabel = "hostile.gguf";
 
 // Uses a parsed file the way a loader would, so views that point outside the buffer or values
 // that cannot be rendered are found here (and by ASan) rather than in a later consumer.
@@ -288,7 +289,9 @@ class Builder {
             const std::string p = "tensor:" + t.name;
             put_string(p + ".name", t.name);
             put<uint32_t>(p + ".n_dims", static_cast<uint32_t>(t.ne.size()));
-            for (size_t d = 0; d < t.ne.size(); ++d) put<uint64_t>(p + ".ne" + std::to_string(d), t.ne[d]);
+            for (size_t d = 0; d < t.ne.size(); ++d) {
+                put<uint64_t>(p + ".ne" + std::to_string(d), t.ne[d]);
+            }
             put<uint32_t>(p + ".type", t.type);
             put<uint64_t>(p + ".offset", t.offset);
         }
@@ -433,8 +436,8 @@ Value clipped(Value v, size_t n) {
 // ---- Fixtures ------------------------------------------------------------------------------
 
 const std::string kFixtures = SOBRE_FIXTURES_DIR;
-const char* kModelPath = "/models/llama-Q4_0.gguf";
-const char* kVocabPath = "/vocab/ggml-vocab-llama-spm.gguf";
+constexpr const char* kModelPath = "/models/llama-Q4_0.gguf";
+constexpr const char* kVocabPath = "/vocab/ggml-vocab-llama-spm.gguf";
 
 const Bytes& fixture(const std::string& rel) {
     static std::map<std::string, Bytes> cache;
@@ -629,7 +632,8 @@ TEST(Synthetic, MetadataOnlyFileNeedsNoDataSection) {
 
 TEST(Synthetic, WrongMagicIsCorrupt) {
     const Bytes good = every_type_bytes();
-    for (const char* magic : {"GGUG", "GGML", "gguf", "FUGG", "GGJT", "\0\0\0\0", "\xff\xff\xff\xff"}) {
+    const char* magics[] = {"GGUG", "GGML", "gguf", "FUGG", "GGJT", "\0\0\0\0", "\xff\xff\xff\xff"};
+    for (const char* magic : magics) {
         Bytes bytes = good;
         std::memcpy(bytes.data(), magic, 4);
         const Outcome o = parse_copy(bytes);
@@ -709,21 +713,24 @@ void expect_poke_fails(const Bytes& good, size_t at, T v, ErrorKind kind,
     const std::string what = fmt::format("value {} at {}", static_cast<uint64_t>(v), at);
     EXPECT_TRUE(o.error(kind)) << what << ": " << o.describe();
     EXPECT_TRUE(heap_ok(o, bytes.size())) << what << ": peak heap " << o.peak_heap;
-    for (const std::string& p : parts) EXPECT_TRUE(contains(o.message, p)) << what << ": " << o.message;
+    for (const std::string& p : parts) {
+        EXPECT_TRUE(contains(o.message, p)) << what << ": " << o.message;
+    }
 }
 
 TEST(Synthetic, HugeCountsAreCorruptAndNamed) {
     Builder b = every_type(3);
     const Bytes good = b.build(kDefaultAlignment, Bytes(kEveryTypeData));
-    const uint64_t huge[] = {kU64Max, 1ull << 63, 1ull << 32, good.size(), 1ull << 60};
+    const uint64_t huge[] = {kU64Max, pow2(63), pow2(32), good.size(), pow2(60)};
     for (const uint64_t n : huge) {
         expect_poke_fails<uint64_t>(good, b.at("tensor_count"), n, ErrorKind::kCorrupt,
-                                    {"tensor_count", "offset 8"});
+                                    {"tensor_count", "at offset 8:"});
         expect_poke_fails<uint64_t>(good, b.at("kv_count"), n, ErrorKind::kCorrupt,
-                                    {"metadata_kv_count", "offset 16"});
+                                    {"metadata_kv_count", "at offset 16:"});
         // Strings: a key, a value, an element of a string array, a tensor name.
-        expect_poke_fails<uint64_t>(good, b.at("t.str.key"), n, ErrorKind::kCorrupt,
-                                    {"metadata key #9", fmt::format("offset {}", b.at("t.str.key"))});
+        const size_t key_at = b.at("t.str.key");
+        expect_poke_fails<uint64_t>(good, key_at, n, ErrorKind::kCorrupt,
+                                    {"metadata key #9", fmt::format("at offset {}", key_at)});
         expect_poke_fails<uint64_t>(good, b.at("t.str"), n, ErrorKind::kCorrupt,
                                     {"t.str", fmt::format("offset {}", b.at("t.str"))});
         expect_poke_fails<uint64_t>(good, b.at("a.str[1]"), n, ErrorKind::kCorrupt,
@@ -774,20 +781,21 @@ TEST(Synthetic, HostileTensorInfosAreRejectedAndNamed) {
         expect_poke_fails<uint32_t>(good, b.at("tensor:q.n_dims"), n_dims, ErrorKind::kCorrupt,
                                     {"tensor 'q'", "n_dims", "offset"});
     }
-    for (const uint64_t ne : {kU64Max, 1ull << 63, (1ull << 63) + 32}) {
+    for (const uint64_t ne : {kU64Max, pow2(63), pow2(63) + 32}) {
         expect_poke_fails<uint64_t>(good, b.at("tensor:q.ne0"), ne, ErrorKind::kCorrupt,
                                     {"tensor 'q'", "out of range", "offset"});
     }
     // Dimensions that are each in range but whose product overflows int64 or the byte count.
     {
         Bytes bytes = good;
-        poke<uint64_t>(bytes.data(), b.at("tensor:w.ne0"), 1ull << 40);
-        poke<uint64_t>(bytes.data(), b.at("tensor:w.ne1"), 1ull << 40);
+        poke<uint64_t>(bytes.data(), b.at("tensor:w.ne0"), pow2(40));
+        poke<uint64_t>(bytes.data(), b.at("tensor:w.ne1"), pow2(40));
         const Outcome o = parse_copy(bytes);
         EXPECT_TRUE(o.corrupt()) << o.describe();
-        EXPECT_TRUE(contains(o.message, "tensor 'w'") && contains(o.message, "overflows")) << o.message;
+        EXPECT_TRUE(contains(o.message, "tensor 'w'")) << o.message;
+        EXPECT_TRUE(contains(o.message, "overflows")) << o.message;
     }
-    expect_poke_fails<uint64_t>(good, b.at("tensor:w.ne0"), 1ull << 62, ErrorKind::kCorrupt,
+    expect_poke_fails<uint64_t>(good, b.at("tensor:w.ne0"), pow2(62), ErrorKind::kCorrupt,
                                 {"tensor 'w'", "overflows"});
     expect_poke_fails<uint64_t>(good, b.at("tensor:q.ne0"), 33, ErrorKind::kCorrupt,
                                 {"tensor 'q'", "block size"});
@@ -804,7 +812,7 @@ TEST(Synthetic, HostileTensorInfosAreRejectedAndNamed) {
                                 {"tensor 'w'", "type id"});
     // Offsets past the end, at the very end with bytes still owed, and off the alignment.
     const uint64_t data_size = kEveryTypeData;
-    for (const uint64_t off : {kU64Max, 1ull << 63, kU64Max - 31, data_size, data_size + 32}) {
+    for (const uint64_t off : {kU64Max, pow2(63), kU64Max - 31, data_size, data_size + 32}) {
         expect_poke_fails<uint64_t>(good, b.at("tensor:q.offset"), off, ErrorKind::kCorrupt,
                                     {"tensor 'q'"});
     }
@@ -822,7 +830,8 @@ TEST(Synthetic, TensorDataMustFitExactly) {
     EXPECT_TRUE(parse_copy(one_tensor({}, 4, 48, 32)).parsed());
     const Outcome o = parse_copy(one_tensor({}, 4, 47, 32));
     EXPECT_TRUE(o.corrupt()) << o.describe();
-    EXPECT_TRUE(contains(o.message, "tensor 'w'") && contains(o.message, "past the end")) << o.message;
+    EXPECT_TRUE(contains(o.message, "tensor 'w'")) << o.message;
+    EXPECT_TRUE(contains(o.message, "past the end")) << o.message;
     // Tensor infos without any data section at all.
     Builder b;
     b.tensor("w", {4}, static_cast<uint32_t>(DType::kF32), 0);
@@ -960,7 +969,9 @@ TEST(Fixture, TruncatedModelIsCorruptAtEveryHeaderOffset) {
         if (cut > m.bytes.size()) continue;
         const Outcome o = parse_copy(std::span(m.bytes).first(cut));
         const bool whole = cut == m.bytes.size();
-        if (whole ? !o.parsed() : !o.corrupt()) fails.add(fmt::format("cut {}: {}", cut, o.describe()));
+        if (whole ? !o.parsed() : !o.corrupt()) {
+            fails.add(fmt::format("cut {}: {}", cut, o.describe()));
+        }
         fails.check_contained(o, cut, fmt::format("cut {}", cut));
     }
     EXPECT_TRUE(parse_copy(m.bytes).parsed());
@@ -1020,8 +1031,8 @@ TEST(Fixture, CorruptedModelHeaderIsContained) {
             const size_t at = rng.below(m.data_offset);
             saved.emplace_back(at, buf.data()[at]);
             const uint64_t r = rng.next();
-            buf.data()[at] = (r & 1) ? static_cast<uint8_t>(r >> 8)
-                                     : static_cast<uint8_t>(buf.data()[at] ^ (1u << ((r >> 8) & 7)));
+            const auto flipped = static_cast<uint8_t>(buf.data()[at] ^ (1u << ((r >> 8) & 7)));
+            buf.data()[at] = (r & 1) ? static_cast<uint8_t>(r >> 8) : flipped;
         }
         const Outcome o = buf.parse();
         fails.check_contained(o, buf.size(), fmt::format("burst round {}", round));
@@ -1043,7 +1054,8 @@ TEST(Fixture, CorruptedVocabIsContained) {
         const uint8_t orig = buf.data()[at];
         for (const uint8_t value : {0x00, 0xff, 0x7f, 0x80}) {
             buf.data()[at] = value;
-            fails.check_contained(buf.parse(), buf.size(), fmt::format("byte {} = {:#x}", at, value));
+            const Outcome o = buf.parse();
+            fails.check_contained(o, buf.size(), fmt::format("byte {} = {:#x}", at, value));
         }
         buf.data()[at] = orig;
     }
@@ -1063,20 +1075,22 @@ TEST(Fixture, HostileFieldsInTheModelAreNamed) {
     const ModelLayout& m = model();
     const Builder& b = m.builder;
     const uint64_t size = m.bytes.size();
-    const uint64_t huge[] = {kU64Max, 1ull << 63, 1ull << 32, size};
+    const uint64_t huge[] = {kU64Max, pow2(63), pow2(32), size};
     for (const uint64_t n : huge) {
         expect_poke_fails<uint64_t>(m.bytes, b.at("tensor_count"), n, ErrorKind::kCorrupt,
-                                    {"tensor_count", "offset 8"});
+                                    {"tensor_count", "at offset 8:"});
         expect_poke_fails<uint64_t>(m.bytes, b.at("kv_count"), n, ErrorKind::kCorrupt,
-                                    {"metadata_kv_count", "offset 16"});
+                                    {"metadata_kv_count", "at offset 16:"});
         for (size_t k = 0; k < m.keys.size(); ++k) {
             const std::string& key = m.keys[k];
             const size_t at = b.at(key + ".key");
-            expect_poke_fails<uint64_t>(m.bytes, at, n, ErrorKind::kCorrupt,
-                                        {fmt::format("metadata key #{}", k), fmt::format("offset {}", at)});
+            expect_poke_fails<uint64_t>(
+                m.bytes, at, n, ErrorKind::kCorrupt,
+                {fmt::format("metadata key #{}", k), fmt::format("at offset {}", at)});
         }
         for (const char* key : {"general.architecture", "tokenizer.ggml.model"}) {
-            expect_poke_fails<uint64_t>(m.bytes, b.at(key), n, ErrorKind::kCorrupt, {key, "offset"});
+            expect_poke_fails<uint64_t>(m.bytes, b.at(key), n, ErrorKind::kCorrupt,
+                                        {key, "offset"});
         }
         for (const char* key : {"tokenizer.ggml.tokens", "tokenizer.ggml.scores",
                                 "tokenizer.ggml.token_type"}) {
@@ -1092,8 +1106,8 @@ TEST(Fixture, HostileFieldsInTheModelAreNamed) {
         expect_poke_fails<uint32_t>(m.bytes, b.at(key + ".type"), 13u, ErrorKind::kCorrupt,
                                     {key, "value type", "offset"});
     }
-    expect_poke_fails<uint8_t>(m.bytes, b.at("tokenizer.ggml.add_bos_token"), 2, ErrorKind::kCorrupt,
-                               {"tokenizer.ggml.add_bos_token", "bool", "offset"});
+    const char* bos = "tokenizer.ggml.add_bos_token";
+    expect_poke_fails<uint8_t>(m.bytes, b.at(bos), 2, ErrorKind::kCorrupt, {bos, "bool", "offset"});
 
     for (size_t k = 0; k < m.tensors.size(); ++k) {
         const TensorInfo& t = m.tensors[k];
@@ -1109,7 +1123,7 @@ TEST(Fixture, HostileFieldsInTheModelAreNamed) {
                                     {named, "out of range", "offset"});
         // Each dimension large but in range: the shape or its byte size overflows, or the
         // tensor runs past the end of the file.
-        for (const uint64_t ne : {1ull << 62, 1ull << 40, size}) {
+        for (const uint64_t ne : {pow2(62), pow2(40), size}) {
             expect_poke_fails<uint64_t>(m.bytes, b.at(last_dim), ne, ErrorKind::kCorrupt, {named});
         }
         if (dtype_traits(t.type).block_elems > 1) {
@@ -1120,9 +1134,41 @@ TEST(Fixture, HostileFieldsInTheModelAreNamed) {
             expect_poke_fails<uint32_t>(m.bytes, b.at(p + ".type"), id, ErrorKind::kUnsupported,
                                         {named, "type id", "offset"});
         }
-        for (const uint64_t off : {kU64Max, 1ull << 63, size, t.offset + 1, t.offset + 32 + size}) {
-            expect_poke_fails<uint64_t>(m.bytes, b.at(p + ".offset"), off, ErrorKind::kCorrupt, {named});
+        for (const uint64_t off : {kU64Max, pow2(63), size, t.offset + 1, t.offset + 32 + size}) {
+            expect_poke_fails<uint64_t>(m.bytes, b.at(p + ".offset"), off, ErrorKind::kCorrupt,
+                                        {named});
         }
+    }
+}
+
+// A count may claim as many entries as the rest of the file could hold, and in a model the rest
+// is mostly tensor data. Memory must follow the entries actually parsed, or a corrupted count in
+// a multi-gigabyte model reserves gigabytes (std::bad_alloc, or the OOM killer) before the
+// parse fails.
+TEST(Fixture, ClaimedCountsDoNotReserveForTheDataSection) {
+    const ModelLayout& m = model();
+    const Builder& b = m.builder;
+    const int64_t bound = kHeapFactor * static_cast<int64_t>(m.data_offset) + kHeapSlack;
+    // The largest claims that pass the "fits in the bytes remaining" checks.
+    const uint64_t after_counts = m.bytes.size() - 24;
+    const size_t tokens_count = b.at("tokenizer.ggml.tokens.count");
+    const struct {
+        const char* field;
+        size_t at;
+        uint64_t claim;
+    } claims[] = {
+        {"metadata_kv_count", b.at("kv_count"), after_counts / (8 + 4 + 1)},
+        {"tensor_count", b.at("tensor_count"), after_counts / (8 + 4 + 8 + 4 + 8)},
+        {"tokenizer.ggml.tokens count", tokens_count, (m.bytes.size() - tokens_count - 8) / 8},
+    };
+    for (const auto& c : claims) {
+        Bytes bytes = m.bytes;
+        poke<uint64_t>(bytes.data(), c.at, c.claim);
+        const Outcome o = parse_copy(bytes);
+        EXPECT_TRUE(o.corrupt()) << c.field << ": " << o.describe();
+        EXPECT_LE(o.peak_heap, bound)
+            << c.field << " = " << c.claim << ": peak heap " << o.peak_heap << " bytes for "
+            << m.data_offset << " bytes of header and metadata";
     }
 }
 
@@ -1140,7 +1186,8 @@ TEST(Fixture, OpenReportsTruncatedAndEmptyFiles) {
                          Case{"data.gguf", m.bytes.size() - 1}}) {
         const std::string path = (dir / c.name).string();
         std::ofstream(path, std::ios::binary)
-            .write(reinterpret_cast<const char*>(m.bytes.data()), static_cast<std::streamsize>(c.size));
+            .write(reinterpret_cast<const char*>(m.bytes.data()),
+                   static_cast<std::streamsize>(c.size));
         try {
             File::open(path);
             ADD_FAILURE() << c.name << " opened";

@@ -1,0 +1,64 @@
+// `sobre quantize`: rewrites a GGUF model with its weights in a smaller type. Each tensor's
+// type is chosen by llama-quantize's rules (llama.cpp src/llama-quant.cpp, without an
+// importance matrix), and the conversions are ggml's reference ones, so the output is
+// byte-identical to llama-quantize's for the same input and type.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/dtype.h"
+#include "gguf/reader.h"
+
+namespace sobre::gguf {
+
+// A type name `sobre quantize` accepts ("Q4_K_M"): a llama.cpp file type.
+struct QuantTarget {
+    std::string_view name;
+    uint32_t ftype;  // llama.cpp's LLAMA_FTYPE_* value; written to general.file_type
+    DType base;      // the type of the weight matrices no rule gives another type
+};
+
+// Every accepted name, aliases included (Q3_K = Q3_K_M, Q4_K = Q4_K_M, Q5_K = Q5_K_M).
+std::span<const QuantTarget> quant_targets();
+// Case-insensitive, as llama-quantize. Throws Error(kInvalidArgument) listing the valid names.
+const QuantTarget& find_quant_target(std::string_view name);
+
+// One tensor of the output.
+struct TensorPlan {
+    const TensorInfo* in;  // the input tensor (points into the File)
+    DType type;            // its type in the output
+};
+
+// The output's tensors in llama-quantize's order (by layer, then name) with the type each
+// gets. Throws Error for a tensor the rules cannot place: an expert tensor whose name has no
+// layer, or a row length no fallback type fits.
+std::vector<TensorPlan> plan_quantization(const File& in, const QuantTarget& target);
+
+struct QuantizeProgress {
+    size_t index;  // 0-based position in the output
+    size_t count;
+    const TensorInfo* tensor;
+    DType to;
+};
+
+struct QuantizeOptions {
+    int threads = 1;
+    bool allow_requantize = false;  // allow converting tensors that are already quantized
+    std::string imatrix;            // importance matrix path; not supported yet (must be empty)
+    std::function<void(const QuantizeProgress&)> progress;  // called as each tensor starts
+};
+
+// Quantizes in_path to out_path, one tensor at a time (memory stays near a chunk of rows),
+// through a temporary file renamed into place, so a failure leaves nothing behind. Every check
+// that can be made up front is made before anything is written: the type name, --imatrix,
+// requantizing without allow_requantize, tensor types it cannot read. Throws Error.
+void quantize_file(const std::string& in_path, const std::string& out_path,
+                   std::string_view type, const QuantizeOptions& options);
+
+}  // namespace sobre::gguf

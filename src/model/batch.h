@@ -39,6 +39,9 @@ struct KvLayout {
     int n_layer = 0;
     int64_t k_width = 0;  // f16 values of K per token and layer (n_head_kv * head_dim_k)
     int64_t v_width = 0;  // f16 values of V per token and layer
+    // f32 values of recurrent state per sequence and layer (Gated DeltaNet conv + delta-rule
+    // state, compressor state, ...): fixed size, independent of the sequence length.
+    int64_t state_width = 0;
 };
 
 // One sequence's cache rows of one layer. Rows live in fixed-size blocks of a pool shared by all
@@ -66,6 +69,9 @@ class KvStore {
     // Positions [0, capacity(seq)) of `seq` are backed by blocks and may be written.
     virtual int64_t capacity(int seq) const = 0;
     virtual int n_seq() const = 0;
+    // The recurrent state of layer `il` of `seq`: state_width floats, all zero for a sequence
+    // that has not started. REQUIRES: the layout has state_width > 0.
+    virtual float* state(int il, int seq) = 0;
 };
 
 }  // namespace sobre::model

@@ -30,6 +30,7 @@ KvCache::KvCache(const model::KvLayout& layout, const KvCacheOptions& o)
     k_.resize(static_cast<size_t>(rows * layout.k_width));
     v_.resize(static_cast<size_t>(rows * layout.v_width));
     seqs_.resize(static_cast<size_t>(o.n_seq));
+    state_.assign(static_cast<size_t>(int64_t{o.n_seq} * layout.n_layer * layout.state_width), 0.0f);
     refs_.assign(static_cast<size_t>(o.n_blocks), 0);
     hash_of_.assign(static_cast<size_t>(o.n_blocks), 0);
     for (int64_t b = o.n_blocks - 1; b >= 0; --b) free_.push_back(static_cast<int32_t>(b));
@@ -90,6 +91,13 @@ void KvCache::unref(int32_t b) {
 void KvCache::release(int seq) {
     for (int32_t b : seqs_[seq]) unref(b);
     seqs_[seq].clear();
+    const int64_t per_seq = int64_t{layout_.n_layer} * layout_.state_width;
+    std::fill_n(state_.begin() + seq * per_seq, per_seq, 0.0f);
+}
+
+float* KvCache::state(int il, int seq) {
+    SOBRE_CHECK(layout_.state_width > 0);
+    return state_.data() + (int64_t{seq} * layout_.n_layer + il) * layout_.state_width;
 }
 
 uint64_t KvCache::block_hash(uint64_t parent, std::span<const int32_t> tokens) const {
@@ -105,6 +113,7 @@ uint64_t KvCache::block_hash(uint64_t parent, std::span<const int32_t> tokens) c
 int64_t KvCache::attach_prefix(int seq, std::span<const int32_t> tokens) {
     std::vector<int32_t>& table = seqs_[seq];
     SOBRE_CHECK(table.empty());
+    if (layout_.state_width > 0) return 0;
     uint64_t parent = 0;
     const auto n = static_cast<int64_t>(tokens.size());
     for (int64_t start = 0; start + block_size_ <= n - 1; start += block_size_) {

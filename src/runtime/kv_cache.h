@@ -29,16 +29,18 @@ class KvCache final : public model::KvStore {
     model::KvSeqView view(int il, int seq) override;
     int64_t capacity(int seq) const override;
     int n_seq() const override { return static_cast<int>(seqs_.size()); }
+    float* state(int il, int seq) override;
 
     // Backs positions [0, n_positions) of `seq` with blocks. Returns false, changing nothing,
     // when the pool has too few free (or evictable cached) blocks.
     bool reserve(int seq, int64_t n_positions);
-    // Returns `seq`'s blocks to the pool; blocks registered for prefix reuse stay cached until
-    // their space is needed.
+    // Returns `seq`'s blocks to the pool (blocks registered for prefix reuse stay cached until
+    // their space is needed) and zeroes its recurrent state.
     void release(int seq);
     // For an empty `seq`: attaches the cached blocks that hold the longest prefix of `tokens`
     // made of full blocks, leaving at least the last token to compute. Returns the number of
-    // positions reused (a multiple of block_size).
+    // positions reused (a multiple of block_size). Models with recurrent state reuse nothing
+    // (their state at the prefix's end is not kept).
     int64_t attach_prefix(int seq, std::span<const int32_t> tokens);
     // Registers the full blocks of `seq` that hold tokens[0, n) (the tokens it has computed)
     // for reuse by later sequences.
@@ -65,6 +67,7 @@ class KvCache final : public model::KvStore {
     int64_t n_blocks_;
     std::vector<uint16_t> k_;  // [layer][block][block_size][k_width]
     std::vector<uint16_t> v_;  // [layer][block][block_size][v_width]
+    std::vector<float> state_; // [seq][layer][state_width]
     std::vector<std::vector<int32_t>> seqs_;  // block table per sequence
     std::vector<int32_t> refs_;               // sequences using each block
     std::vector<uint64_t> hash_of_;           // prefix hash a cached block is registered under (0: none)

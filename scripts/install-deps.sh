@@ -9,6 +9,10 @@ packages=(
   libcpp-httplib-dev libssl-dev   # HTTP server, SHA-256
   clang libclang-rt-14-dev        # libFuzzer target (the fuzz preset)
 )
+# Node.js for the end-to-end tests: taken as found (this machine's may come from elsewhere than
+# Debian, bundling npm); Debian's packages otherwise.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,4 +22,10 @@ if ((${#missing[@]})); then
   [[ $(id -u) -eq 0 ]] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+# npm packages of the end-to-end tests (the official OpenAI client), pinned by package-lock.json.
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [[ ! -d "$here/tests/e2e/node_modules/openai" ]]; then
+  npm ci --prefix "$here/tests/e2e" --no-audit --no-fund --loglevel=error
 fi

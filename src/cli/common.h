@@ -16,6 +16,8 @@ void add_logits(CLI::App& app);
 void add_run(CLI::App& app);
 void add_synth(CLI::App& app);
 void add_serve(CLI::App& app);
+void add_quantize(CLI::App& app);
+void add_tokenize(CLI::App& app);  // tokenize and detokenize
 void add_audit(CLI::App& app);
 
 // Parses whitespace-separated decimal token ids. Throws Error(kInvalidArgument) naming `what`

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
     sobre::cli::add_logits(app);
     sobre::cli::add_run(app);
     sobre::cli::add_synth(app);
+    sobre::cli::add_quantize(app);
+    sobre::cli::add_tokenize(app);
 #ifdef SOBRE_HAVE_SERVER
     sobre::cli::add_serve(app);
     sobre::cli::add_audit(app);

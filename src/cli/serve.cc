@@ -17,12 +17,12 @@ void add_serve(CLI::App& app) {
     cmd->add_option("-m,--model", o->model_path, "GGUF model file")->required();
     cmd->add_option("--alias", o->model_alias, "model id in the API (default: the file name)");
     cmd->add_option("--host", o->host, "address to bind (default 127.0.0.1: this machine only)");
-    cmd->add_option("--port", o->port, "port")->check(CLI::Range(1, 65535));
+    cmd->add_option("--port", o->port, "port (0: any free port, printed at start)")->check(CLI::Range(0, 65535));
     cmd->add_option("--api-key", o->api_keys, "accepted API key (repeatable); /v1 routes then require it");
     cmd->add_option("--api-keys-file", o->api_keys_file, "file of accepted keys, one per line (plain or sha256:<hex>)");
     cmd->add_option("--audit-log", o->audit_log, "append one hash-chained JSON line per request to this file");
     cmd->add_flag("--audit-content", o->audit_content, "include prompt and completion text in the audit log");
-    cmd->add_option("-np,--parallel", o->parallel, "sequences decoded together")->check(CLI::Range(1, 256));
+    cmd->add_option("--np,--parallel", o->parallel, "sequences decoded together")->check(CLI::Range(1, 256));
     cmd->add_option("-c,--ctx-size", o->ctx, "context per sequence")->check(CLI::Range(16, 1 << 24));
     cmd->add_option("--kv-blocks", o->kv_blocks, "KV cache budget in blocks of 16 positions (default: parallel x ctx)");
     cmd->add_option("--max-queue", o->max_queue, "waiting requests before answering 503");
@@ -30,6 +30,7 @@ void add_serve(CLI::App& app) {
     cmd->callback([o] {
         std::signal(SIGPIPE, SIG_IGN);  // a client that disconnects must not end the server
         server::Server srv(*o);
+        if (o->port == 0) srv.bind_any_port();
         srv.run();
     });
 }

@@ -73,9 +73,25 @@ gguf::Writer::Producer random_rows(DType type, int64_t row_len, int64_t rows, fl
     };
 }
 
+// A ChatML template (the format of Qwen and many others) with tool definitions in a system
+// block, so the bundled model can be served like a real one.
+constexpr const char* kChatTemplate =
+    "{%- if tools %}<|im_start|>system\n"
+    "{%- if messages[0].role == 'system' %}{{ messages[0].content }}\n\n{%- endif %}"
+    "You may call these tools:\n<tools>\n{%- for tool in tools %}{{ tool | tojson }}\n{%- endfor %}</tools>\n"
+    "Reply with <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call> to call one.<|im_end|>\n"
+    "{%- elif messages[0].role == 'system' %}<|im_start|>system\n{{ messages[0].content }}<|im_end|>\n{%- endif %}"
+    "{%- for message in messages %}"
+    "{%- if message.role != 'system' %}<|im_start|>{{ message.role }}\n{{ message.content or '' }}"
+    "{%- if message.tool_calls %}{%- for call in message.tool_calls %}"
+    "\n<tool_call>{\"name\": \"{{ call.function.name }}\", \"arguments\": {{ call.function.arguments }}}</tool_call>"
+    "{%- endfor %}{%- endif %}<|im_end|>\n{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}<|im_start|>assistant\n{%- endif %}";
+
 void add_tokenizer(gguf::Writer& w, int64_t n_vocab) {
-    std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
-    std::vector<int32_t> types = {2, 3, 3};  // UNKNOWN, CONTROL, CONTROL
+    std::vector<std::string> tokens = {"<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"};
+    std::vector<int32_t> types = {2, 3, 3, 3, 3};  // UNKNOWN, CONTROL x 4
     for (int b = 0; b < 256 && static_cast<int64_t>(tokens.size()) < n_vocab; ++b) {
         tokens.push_back(fmt::format("<0x{:02X}>", b));
         types.push_back(6);  // BYTE
@@ -94,6 +110,8 @@ void add_tokenizer(gguf::Writer& w, int64_t n_vocab) {
     w.set("tokenizer.ggml.unknown_token_id", gguf::Value::of_u32(0));
     w.set("tokenizer.ggml.bos_token_id", gguf::Value::of_u32(1));
     w.set("tokenizer.ggml.eos_token_id", gguf::Value::of_u32(2));
+    w.set("tokenizer.ggml.eot_token_id", gguf::Value::of_u32(4));
+    w.set("tokenizer.chat_template", gguf::Value::of_string(kChatTemplate));
     w.set("tokenizer.ggml.add_bos_token", gguf::Value::of_bool(true));
     w.set("tokenizer.ggml.add_eos_token", gguf::Value::of_bool(false));
 }

@@ -73,7 +73,8 @@ std::optional<DType> dtype_from_name(std::string_view name);  // case-insensitiv
 // Bytes of a row of n elements. Throws Error(kCorrupt) if n is not a block multiple.
 int64_t row_bytes(DType t, int64_t n);
 
-// Scalar reference converters (core/quant_ref.cc), written from the block layouts.
+// Scalar reference converters (core/quant_ref.cc; the k-quant from_float in
+// core/quant_kquants.cc), written from the block layouts.
 namespace ref {
 void to_float_f32(const void* src, float* dst, int64_t n);
 void to_float_f16(const void* src, float* dst, int64_t n);
@@ -101,6 +102,12 @@ void from_float_q5_1(const float* src, void* dst, int64_t n);
 void from_float_q8_0(const float* src, void* dst, int64_t n);
 void from_float_q8_1(const float* src, void* dst, int64_t n);
 void from_float_q8_K(const float* src, void* dst, int64_t n);
+// Byte-identical to ggml's quantize_row_q*_K_ref (no importance matrix).
+void from_float_q2_K(const float* src, void* dst, int64_t n);
+void from_float_q3_K(const float* src, void* dst, int64_t n);
+void from_float_q4_K(const float* src, void* dst, int64_t n);
+void from_float_q5_K(const float* src, void* dst, int64_t n);
+void from_float_q6_K(const float* src, void* dst, int64_t n);
 }  // namespace ref
 
 }  // namespace sobre

@@ -42,8 +42,8 @@ inline uint16_t fp32_to_fp16(float f) {
     if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to inf
     if (abs < 0x38800000u) {
         // Result is subnormal (or zero): scale so the integer part is the half mantissa.
+        if (abs < 0x33000000u) return static_cast<uint16_t>(sign);  // below half the smallest subnormal
         const uint32_t shift = 113u - (abs >> 23);
-        if (shift > 24) return static_cast<uint16_t>(sign);
         const uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
         uint32_t h = mant >> (shift + 13);
         const uint32_t rem = mant & ((1u << (shift + 13)) - 1);

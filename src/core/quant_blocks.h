@@ -1,5 +1,7 @@
 // Byte-exact layouts of the GGUF/ggml quantized blocks. Scales are stored as IEEE half bits.
-// Only POD and constexpr here: per-ISA kernel translation units include this header.
+// Only POD and constexpr here: per-ISA kernel translation units include this header (constexpr
+// functions are implicitly inline, so ISA code calls them only in constant expressions or not at
+// all; the SIMD kernels unpack scales with their own intrinsics).
 #pragma once
 
 #include <cstdint>
@@ -113,5 +115,29 @@ struct BlockQ8_K {
     int16_t bsums[kQKK / 16];
 };
 static_assert(sizeof(BlockQ8_K) == 292, "q8_K block layout");
+
+// Returns the 6-bit scale (0..63, before the -32 offset) of sub-block i (0..15) of a Q3_K
+// super-block: low 4 bits in scales[0..7] (low nibbles for i < 8, high nibbles after), high
+// 2 bits in scales[8..11], two bits per sub-block. ref: ggml dequantize_row_q3_K's kmask unpack.
+constexpr int q3_k_scale(const uint8_t* scales, int i) {
+    const int low = i < 8 ? scales[i] & 0x0f : scales[i - 8] >> 4;
+    const int high = (scales[8 + i % 4] >> (2 * (i / 4))) & 3;
+    return low | (high << 4);
+}
+
+// The 6-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K super-block.
+struct ScaleMin {
+    int scale;
+    int min;
+};
+
+// Unpacks sub-block j's scale and min from the 12 scale bytes. Sub-blocks 0..3 sit in the low
+// 6 bits of bytes 0..7; sub-blocks 4..7 keep their low 4 bits in bytes 8..11 and borrow the top
+// 2 bits of bytes 0..7. ref: ggml get_scale_min_k4.
+constexpr ScaleMin k4_scale_min(int j, const uint8_t* scales) {
+    if (j < 4) return {scales[j] & 63, scales[j + 4] & 63};
+    return {(scales[j + 4] & 0x0f) | ((scales[j - 4] >> 6) << 4),
+            (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4)};
+}
 
 }  // namespace sobre

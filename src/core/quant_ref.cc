@@ -57,24 +57,6 @@ void min_max(const float* x, int n, float* min, float* max) {
     }
 }
 
-// See kernels/cpu/ref/ref.h (q3_k_scale, k4_scale_min); core keeps its own copy so it does not
-// depend on the kernels layer.
-int q3_k_scale(const uint8_t* scales, int i) {
-    const int low = i < 8 ? scales[i] & 0x0f : scales[i - 8] >> 4;
-    const int high = (scales[8 + i % 4] >> (2 * (i / 4))) & 3;
-    return low | (high << 4);
-}
-
-void k4_scale_min(int j, const uint8_t* scales, int* scale, int* min) {
-    if (j < 4) {
-        *scale = scales[j] & 63;
-        *min = scales[j + 4] & 63;
-    } else {
-        *scale = (scales[j + 4] & 0x0f) | ((scales[j - 4] >> 6) << 4);
-        *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
-    }
-}
-
 // One Q2_K/Q3_K super-block is two halves of 128 elements; in each half, byte l of a 32-byte
 // qs slice holds elements l, l+32, l+64, l+96 in bit pairs 0-1, 2-3, 4-5, 6-7, and every
 // 16 consecutive elements share a scale. These two walk that order.
@@ -119,11 +101,9 @@ void q45_k_block(const uint8_t* scales, const uint8_t* qs, const uint8_t* qh, ui
     const float d = fp16_to_fp32(d16);
     const float dmin = fp16_to_fp32(dmin16);
     for (int s = 0; s < 8; ++s) {
-        int sc = 0;
-        int mn = 0;
-        k4_scale_min(s, scales, &sc, &mn);
-        const float dl = d * static_cast<float>(sc);
-        const float ml = dmin * static_cast<float>(mn);
+        const ScaleMin sm = k4_scale_min(s, scales);
+        const float dl = d * static_cast<float>(sm.scale);
+        const float ml = dmin * static_cast<float>(sm.min);
         const uint8_t* q = qs + 32 * (s / 2);
         const int shift = 4 * (s % 2);
         for (int l = 0; l < 32; ++l) {
@@ -337,8 +317,9 @@ void from_float_q5_0(const float* src, void* dst, int64_t n) {
         y[b].d = fp32_to_fp16(d);
         uint32_t qh = 0;
         for (int j = 0; j < kHalf; ++j) {
-            const int q0 = std::min(31, static_cast<int>(src[j] * id + 16.5f));
-            const int q1 = std::min(31, static_cast<int>(src[j + kHalf] * id + 16.5f));
+            // ggml narrows to int8 before clamping; it matters only for blocks of tiny values.
+            const int q0 = std::min<int>(31, static_cast<int8_t>(static_cast<int>(src[j] * id + 16.5f)));
+            const int q1 = std::min<int>(31, static_cast<int8_t>(static_cast<int>(src[j + kHalf] * id + 16.5f)));
             y[b].qs[j] = static_cast<uint8_t>((q0 & 0x0f) | ((q1 & 0x0f) << 4));
             qh |= static_cast<uint32_t>(q0 >> 4) << j;
             qh |= static_cast<uint32_t>(q1 >> 4) << (j + kHalf);

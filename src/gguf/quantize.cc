@@ -125,13 +125,13 @@ Writer::Producer producer(const TensorPlan& p, size_t index, size_t count, Threa
 
 }  // namespace
 
-void quantize_file(const std::string& in_path, const std::string& out_path,
-                   std::string_view type, const QuantizeOptions& options) {
+QuantizeSummary quantize_file(const std::string& in_path, const std::string& out_path,
+                              std::string_view type, const QuantizeOptions& options) {
     const QuantTarget& target = find_quant_target(type);
     if (!options.imatrix.empty()) {
         fail(ErrorKind::kUnsupported,
-             "--imatrix is not supported yet ({}); without it the output matches llama-quantize's "
-             "without an importance matrix",
+             "--imatrix is not supported yet ({}); without it the output matches "
+             "llama-quantize's without an importance matrix",
              options.imatrix);
     }
     const File in = File::open(in_path);
@@ -142,11 +142,18 @@ void quantize_file(const std::string& in_path, const std::string& out_path,
     Writer w;
     copy_metadata(in, target, w);
     ThreadPool pool(options.threads);
+    QuantizeSummary sum;
     for (size_t i = 0; i < plan.size(); ++i) {
-        w.add_tensor(plan[i].in->name, plan[i].type, output_shape(*plan[i].in),
+        const TensorInfo& t = *plan[i].in;
+        w.add_tensor(t.name, plan[i].type, output_shape(t),
                      producer(plan[i], i, plan.size(), pool, options));
+        ++sum.tensors;
+        sum.converted += t.type != plan[i].type ? 1 : 0;
+        sum.in_bytes += t.n_bytes;
+        sum.out_bytes += static_cast<uint64_t>(row_bytes(plan[i].type, t.ne[0]) * t.n_rows());
     }
     w.write(out_path);
+    return sum;
 }
 
 }  // namespace sobre::gguf

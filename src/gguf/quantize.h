@@ -54,11 +54,18 @@ struct QuantizeOptions {
     std::function<void(const QuantizeProgress&)> progress;  // called as each tensor starts
 };
 
+struct QuantizeSummary {
+    size_t tensors = 0;      // tensors written
+    size_t converted = 0;    // of which converted to another type
+    uint64_t in_bytes = 0;   // tensor data read
+    uint64_t out_bytes = 0;  // tensor data written (without alignment padding)
+};
+
 // Quantizes in_path to out_path, one tensor at a time (memory stays near a chunk of rows),
 // through a temporary file renamed into place, so a failure leaves nothing behind. Every check
 // that can be made up front is made before anything is written: the type name, --imatrix,
 // requantizing without allow_requantize, tensor types it cannot read. Throws Error.
-void quantize_file(const std::string& in_path, const std::string& out_path,
-                   std::string_view type, const QuantizeOptions& options);
+QuantizeSummary quantize_file(const std::string& in_path, const std::string& out_path,
+                              std::string_view type, const QuantizeOptions& options);
 
 }  // namespace sobre::gguf

@@ -36,15 +36,15 @@ enum Ftype : uint32_t {
 };
 
 constexpr QuantTarget kTargets[] = {
-    {"Q8_0", kFtypeQ8_0, DType::kQ8_0},       {"Q4_0", kFtypeQ4_0, DType::kQ4_0},
-    {"Q4_1", kFtypeQ4_1, DType::kQ4_1},       {"Q5_0", kFtypeQ5_0, DType::kQ5_0},
-    {"Q5_1", kFtypeQ5_1, DType::kQ5_1},       {"Q2_K", kFtypeQ2_K, DType::kQ2_K},
-    {"Q3_K", kFtypeQ3_K_M, DType::kQ3_K},     {"Q3_K_S", kFtypeQ3_K_S, DType::kQ3_K},
-    {"Q3_K_M", kFtypeQ3_K_M, DType::kQ3_K},   {"Q3_K_L", kFtypeQ3_K_L, DType::kQ3_K},
-    {"Q4_K", kFtypeQ4_K_M, DType::kQ4_K},     {"Q4_K_S", kFtypeQ4_K_S, DType::kQ4_K},
-    {"Q4_K_M", kFtypeQ4_K_M, DType::kQ4_K},   {"Q5_K", kFtypeQ5_K_M, DType::kQ5_K},
-    {"Q5_K_S", kFtypeQ5_K_S, DType::kQ5_K},   {"Q5_K_M", kFtypeQ5_K_M, DType::kQ5_K},
-    {"Q6_K", kFtypeQ6_K, DType::kQ6_K},       {"F16", kFtypeF16, DType::kF16},
+    {"Q8_0", kFtypeQ8_0, DType::kQ8_0},     {"Q4_0", kFtypeQ4_0, DType::kQ4_0},
+    {"Q4_1", kFtypeQ4_1, DType::kQ4_1},     {"Q5_0", kFtypeQ5_0, DType::kQ5_0},
+    {"Q5_1", kFtypeQ5_1, DType::kQ5_1},     {"Q2_K", kFtypeQ2_K, DType::kQ2_K},
+    {"Q3_K", kFtypeQ3_K_M, DType::kQ3_K},   {"Q3_K_S", kFtypeQ3_K_S, DType::kQ3_K},
+    {"Q3_K_M", kFtypeQ3_K_M, DType::kQ3_K}, {"Q3_K_L", kFtypeQ3_K_L, DType::kQ3_K},
+    {"Q4_K", kFtypeQ4_K_M, DType::kQ4_K},   {"Q4_K_S", kFtypeQ4_K_S, DType::kQ4_K},
+    {"Q4_K_M", kFtypeQ4_K_M, DType::kQ4_K}, {"Q5_K", kFtypeQ5_K_M, DType::kQ5_K},
+    {"Q5_K_S", kFtypeQ5_K_S, DType::kQ5_K}, {"Q5_K_M", kFtypeQ5_K_M, DType::kQ5_K},
+    {"Q6_K", kFtypeQ6_K, DType::kQ6_K},     {"F16", kFtypeF16, DType::kF16},
     {"BF16", kFtypeBF16, DType::kBF16},
 };
 
@@ -73,7 +73,8 @@ int first_int(const File& f, const std::string& key, int dflt) {
     const Value* v = f.find(key);
     if (v == nullptr) return dflt;
     if (v->type == ValueType::kArray) {
-        if (v->size() == 0 || v->elem_type == ValueType::kString || v->elem_type == ValueType::kArray) {
+        if (v->size() == 0 || v->elem_type == ValueType::kString ||
+            v->elem_type == ValueType::kArray) {
             fail(ErrorKind::kCorrupt, "{}: {} is not an integer array", f.path(), key);
         }
         return static_cast<int>(v->at(0).as_double());
@@ -151,15 +152,41 @@ int n_dims(const TensorInfo& t) {
 // Name parts of tensors llama-quantize never converts: small, positional, integer or
 // routing tensors of various architectures.
 constexpr std::string_view kKeepParts[] = {
-    "_norm.weight", "ffn_gate_inp.weight", "ffn_gate_tid2eid.weight", "altup", "laurel",
-    "per_layer_model_proj", "ssm_conv1d", "shortconv.conv.weight", "indexer.k_proj.weight",
-    "indexer.q_proj.weight", "time_mix_first.weight", "time_mix_w0.weight",
-    "time_mix_w1.weight", "time_mix_w2.weight", "time_mix_v0.weight", "time_mix_v1.weight",
-    "time_mix_v2.weight", "time_mix_a0.weight", "time_mix_a1.weight", "time_mix_a2.weight",
-    "time_mix_g1.weight", "time_mix_g2.weight", "time_mix_decay_w1.weight",
-    "time_mix_decay_w2.weight", "time_mix_lerp_fused.weight", "attn_rel_b.weight",
-    ".position_embd", "sam.pos_embd", "sam.neck.", "sam.net_", ".rel_pos", ".patch_embd",
-    ".patch_merger", "a.rvq.codebook", "mm.a.code_embd",
+    "_norm.weight",
+    "ffn_gate_inp.weight",
+    "ffn_gate_tid2eid.weight",
+    "altup",
+    "laurel",
+    "per_layer_model_proj",
+    "ssm_conv1d",
+    "shortconv.conv.weight",
+    "indexer.k_proj.weight",
+    "indexer.q_proj.weight",
+    "time_mix_first.weight",
+    "time_mix_w0.weight",
+    "time_mix_w1.weight",
+    "time_mix_w2.weight",
+    "time_mix_v0.weight",
+    "time_mix_v1.weight",
+    "time_mix_v2.weight",
+    "time_mix_a0.weight",
+    "time_mix_a1.weight",
+    "time_mix_a2.weight",
+    "time_mix_g1.weight",
+    "time_mix_g2.weight",
+    "time_mix_decay_w1.weight",
+    "time_mix_decay_w2.weight",
+    "time_mix_lerp_fused.weight",
+    "attn_rel_b.weight",
+    ".position_embd",
+    "sam.pos_embd",
+    "sam.neck.",
+    "sam.net_",
+    ".rel_pos",
+    ".patch_embd",
+    ".patch_merger",
+    "a.rvq.codebook",
+    "mm.a.code_embd",
 };
 
 // Only matrices (and expert stacks) whose names end in "weight" are converted.
@@ -198,7 +225,8 @@ int layer_of(const RuleState& s, const std::string& name, int counter) {
         fail(ErrorKind::kUnsupported, "cannot tell the layer of tensor '{}'", name);
     }
     if (il < 0 || il >= s.m.n_layer) {
-        fail(ErrorKind::kCorrupt, "tensor '{}' is in layer {}, outside [0, {})", name, il, s.m.n_layer);
+        fail(ErrorKind::kCorrupt, "tensor '{}' is in layer {}, outside [0, {})", name, il,
+             s.m.n_layer);
     }
     return il;
 }
@@ -236,9 +264,9 @@ DType ffn_down_type(RuleState& s, const std::string& name, DType type) {
     if (f == kFtypeQ2_K) {
         type = DType::kQ3_K;
     } else if (f == kFtypeQ3_K_M) {
-        type = il < n / 16                          ? DType::kQ5_K
+        type = il < n / 16                       ? DType::kQ5_K
                : !falcon || use_more_bits(il, n) ? DType::kQ4_K
-                                                   : DType::kQ3_K;
+                                                 : DType::kQ3_K;
     } else if (f == kFtypeQ3_K_L) {
         type = falcon ? DType::kQ4_K : DType::kQ5_K;
     } else if (f == kFtypeQ4_K_M) {
@@ -292,10 +320,18 @@ DType fallback_type(const TensorInfo& t, DType type) {
     DType out;
     switch (type) {
         case DType::kQ2_K:
-        case DType::kQ3_K: out = DType::kQ4_0; break;
-        case DType::kQ4_K: out = DType::kQ5_0; break;
-        case DType::kQ5_K: out = DType::kQ5_1; break;
-        case DType::kQ6_K: out = DType::kQ8_0; break;
+        case DType::kQ3_K:
+            out = DType::kQ4_0;
+            break;
+        case DType::kQ4_K:
+            out = DType::kQ5_0;
+            break;
+        case DType::kQ5_K:
+            out = DType::kQ5_1;
+            break;
+        case DType::kQ6_K:
+            out = DType::kQ8_0;
+            break;
         default:
             fail(ErrorKind::kUnsupported,
                  "tensor '{}': rows of {} elements do not fit {} blocks of {}, and there is no "
@@ -336,7 +372,8 @@ const QuantTarget& find_quant_target(std::string_view name) {
         if (iequals(t.name, name)) return t;
     }
     std::string names;
-    for (const QuantTarget& t : kTargets) names += (names.empty() ? "" : ", ") + std::string(t.name);
+    for (const QuantTarget& t : kTargets)
+        names += (names.empty() ? "" : ", ") + std::string(t.name);
     fail(ErrorKind::kInvalidArgument, "unknown quantization type '{}' (valid: {})", name, names);
 }
 

@@ -24,13 +24,20 @@ class ChatPrompt {
     ChatPrompt(const gguf::File& file, const tokenizer::Tokenizer& tok);
     ~ChatPrompt();
 
-    // The prompt text for `body` (messages, tools, and template variables such as
-    // enable_thinking in chat_template_kwargs). Throws Error(kInvalidArgument) naming the field
-    // for malformed messages and when the template raises an error.
-    std::string render(const nlohmann::json& body) const;
+    struct Rendered {
+        std::string text;
+        bool think_opened = false;  // the prompt ends inside <think>: the reply starts thinking
+    };
+    // The prompt for a request body (raw JSON, parsed keeping key order, which templates print):
+    // messages, tools, and template variables from chat_template_kwargs (enable_thinking, ...).
+    // Throws Error(kInvalidArgument) naming the field for malformed messages or when the template
+    // raises an error, Error(kUnsupported) when the model has no chat template.
+    Rendered render(const std::string& raw_body) const;
     // Splits generated text into content / reasoning / tool calls (tool calls only when the
     // request offered tools).
-    ParsedReply parse(const std::string& text, bool tools_offered) const;
+    ParsedReply parse(const std::string& text, bool tools_offered, bool think_opened) const;
+    // The reasoning / content split of a partial reply, for streaming (see chat::split_thinking).
+    static std::pair<std::string, std::string> split_partial(const std::string& text, bool think_opened);
 
    private:
     struct Impl;

@@ -103,11 +103,17 @@ void Server::Impl::completion(const httplib::Request& req, httplib::Response& re
                                        "invalid_request_error", "model_not_found").dump(), "application/json");
             return;
         }
-        const bool tools = is_chat && body.contains("tools") && body["tools"].is_array() && !body["tools"].empty();
-        std::string prompt_text;
+        ReplyContext rc;
+        rc.is_chat = is_chat;
+        rc.tools = is_chat && body.contains("tools") && body["tools"].is_array() && !body["tools"].empty();
+        rc.key_id = key_id;
+        rc.endpoint = is_chat ? "/v1/chat/completions" : "/v1/completions";
+        std::string& prompt_text = rc.prompt_text;
         std::vector<int32_t> ids;
         if (is_chat) {
-            prompt_text = chat->render(body);
+            const ChatPrompt::Rendered rendered = chat->render(req.body);
+            prompt_text = rendered.text;
+            rc.think_opened = rendered.think_opened;
             ids = tok->encode(prompt_text, false, true);
             if (tok->add_bos() && (ids.empty() || ids.front() != tok->bos())) ids.insert(ids.begin(), tok->bos());
         } else {
@@ -119,21 +125,19 @@ void Server::Impl::completion(const httplib::Request& req, httplib::Response& re
             fail(ErrorKind::kInvalidArgument, "the prompt has {} tokens, more than the context of {} allows", ids.size(), ctx);
         }
         auto job = std::make_shared<Job>(*sched, *tok, p, ids, ctx);
-        const std::string id = (is_chat ? "chatcmpl-" : "cmpl-") + std::to_string(next_id++);
-        const std::string endpoint = is_chat ? "/v1/chat/completions" : "/v1/completions";
+        rc.id = (is_chat ? "chatcmpl-" : "cmpl-") + std::to_string(next_id++);
         if (p.stream) {
-            stream(res, job, p, id, endpoint, key_id, prompt_text, is_chat, tools);
+            stream(res, job, p, rc);
         } else {
-            respond_whole(res, *job, p, id, endpoint, key_id, prompt_text, is_chat, tools);
+            respond_whole(res, *job, p, rc);
         }
     } catch (const Error& e) {
         respond_error(res, e);
     }
 }
 
-void Server::Impl::respond_whole(httplib::Response& res, Job& job, const GenParams& p, const std::string& id,
-                                 const std::string& endpoint, const std::string& key_id, const std::string& prompt_text,
-                                 bool is_chat, bool tools) {
+void Server::Impl::respond_whole(httplib::Response& res, Job& job, const GenParams& p, const ReplyContext& rc) {
+    const bool is_chat = rc.is_chat;
     std::string text;
     json logprobs = json::array();
     JobPiece piece;
@@ -148,7 +152,7 @@ void Server::Impl::respond_whole(httplib::Response& res, Job& job, const GenPara
     std::string finish = finish_reason_name(static_cast<int>(r.reason));
     json choice = {{"index", 0}, {"logprobs", nullptr}};
     if (is_chat) {
-        const ParsedReply reply = chat->parse(text, tools);
+        const ParsedReply reply = chat->parse(text, rc.tools, rc.think_opened);
         json message = {{"role", "assistant"}, {"content", reply.content}};
         if (!reply.reasoning.empty()) message["reasoning_content"] = reply.reasoning;
         if (!reply.tool_calls.empty()) {
@@ -163,8 +167,8 @@ void Server::Impl::respond_whole(httplib::Response& res, Job& job, const GenPara
         if (p.logprobs) choice["logprobs"] = legacy_logprobs(logprobs);
     }
     choice["finish_reason"] = finish;
-    record(key_id, endpoint, prompt_text, text, r, finish.c_str());
-    const json out = {{"id", id}, {"object", is_chat ? "chat.completion" : "text_completion"}, {"created", std::time(nullptr)},
+    record(rc.key_id, rc.endpoint, rc.prompt_text, text, r, finish.c_str());
+    const json out = {{"id", rc.id}, {"object", is_chat ? "chat.completion" : "text_completion"}, {"created", std::time(nullptr)},
                       {"model", model_id}, {"choices", json::array({choice})}, {"usage", usage_json(r)}};
     res.set_content(out.dump(), "application/json");
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "core/error.h"
 #include "model/model.h"
 #include "runtime/scheduler.h"
 #include "server/audit.h"
@@ -41,12 +42,18 @@ struct Server::Impl {
     void routes();
     bool authorize(const httplib::Request& req, httplib::Response& res, std::string& key_id);
     void completion(const httplib::Request& req, httplib::Response& res, bool chat);
-    void respond_whole(httplib::Response& res, Job& job, const GenParams& p, const std::string& id,
-                       const std::string& endpoint, const std::string& key_id, const std::string& prompt_text,
-                       bool is_chat, bool tools);
-    void stream(httplib::Response& res, std::shared_ptr<Job> job, const GenParams& p, const std::string& id,
-                const std::string& endpoint, const std::string& key_id, const std::string& prompt_text, bool is_chat,
-                bool tools);
+    // What a reply needs to know about its request.
+    struct ReplyContext {
+        std::string id;  // chatcmpl-N / cmpl-N
+        std::string endpoint;
+        std::string key_id;
+        std::string prompt_text;
+        bool is_chat = false;
+        bool tools = false;         // tools were offered: parse tool calls (and buffer streams)
+        bool think_opened = false;  // the prompt opened <think>
+    };
+    void respond_whole(httplib::Response& res, Job& job, const GenParams& p, const ReplyContext& rc);
+    void stream(httplib::Response& res, std::shared_ptr<Job> job, const GenParams& p, const ReplyContext& rc);
     void respond_error(httplib::Response& res, const Error& e);
     void record(const std::string& key_id, const std::string& endpoint, const std::string& prompt_text,
                 const std::string& completion_text, const JobResult& r, const char* finish);

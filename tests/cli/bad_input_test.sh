@@ -55,5 +55,10 @@ expect inspect-missing 1 "/no/such.gguf" -- "$sobre" inspect /no/such.gguf
 # An output path in a missing directory: the error names it and no temporary file stays behind.
 expect unwritable-output 1 "/no/such/dir/out.f32" -- "$sobre" logits -m "$models/llama-F32.gguf" --tokens-file "$work/ok.tokens" -o /no/such/dir/out.f32
 
+expect quantize-unknown-type 2 "unknown quantization type 'Q7_K'" -- "$sobre" quantize "$models/llama-F32.gguf" "$work/out.f32" Q7_K
+expect quantize-requantize 2 "--allow-requantize" -- "$sobre" quantize "$models/llama-Q8_0.gguf" "$work/out.f32" Q4_K_M
+expect quantize-imatrix 1 "not supported yet" -- "$sobre" quantize "$models/llama-F32.gguf" "$work/out.f32" Q4_K_M --imatrix "$work/imatrix.gguf"
+expect quantize-not-gguf 1 "text.gguf" -- "$sobre" quantize "$work/text.gguf" "$work/out.f32" Q8_0
+
 echo "$passed passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -54,8 +54,10 @@ void print_kv_per_token(const std::string& path) {
     const int64_t layers = info.kv.n_layer;
     const int64_t bytes = layers * (info.kv.k_width + info.kv.v_width) * 2;
     const int64_t mha = layers * info.kv_mha_values_per_token * 2;
-    std::printf("kv_bytes_per_token: %lld (f16, %lld layers x %lld values)\n", static_cast<long long>(bytes),
+    std::printf("kv_bytes_per_token: %lld (f16, %lld cache layers x %lld values)\n", static_cast<long long>(bytes),
                 static_cast<long long>(layers), static_cast<long long>(info.kv.k_width + info.kv.v_width));
+    std::printf("state_bytes_per_sequence: %lld (f32 recurrent state, fixed size)\n",
+                static_cast<long long>(layers * info.kv.state_width * 4));
     std::printf("mha_kv_bytes_per_token: %lld (uncompressed K and V of every head; ratio %.2f)\n",
                 static_cast<long long>(mha), mha > 0 ? static_cast<double>(bytes) / static_cast<double>(mha) : 1.0);
 }

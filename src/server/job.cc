@@ -4,20 +4,28 @@
 
 namespace sobre::server {
 
-Job::Job(runtime::Scheduler& sched, const tokenizer::Tokenizer& tok, const GenParams& params,
+TokenTable TokenTable::from(const tokenizer::Tokenizer& tok) {
+    TokenTable t;
+    for (int32_t id = 0; id < tok.n_tokens(); ++id) {
+        t.pieces.push_back(tok.token_to_piece(id, false));
+        t.eog.push_back(tok.is_eog(id));
+    }
+    return t;
+}
+
+Job::Job(runtime::Scheduler& sched, const tokenizer::Tokenizer& tok, const TokenTable& table, const GenParams& params,
          std::vector<int32_t> prompt, int64_t n_ctx)
-    : sched_(sched), tok_(tok), params_(params), text_(tok, params.stop) {
+    : sched_(sched), tok_(tok), table_(table), params_(params), text_(tok, params.stop) {
+    if (params.json_mode) json_.emplace(params.schema.is_null() ? nullptr : &params.schema);
     runtime::GenerationRequest r;
     r.max_tokens = params.max_tokens > 0 ? params.max_tokens : n_ctx;
     r.prompt = std::move(prompt);
     r.sampling = params.sampling;
     for (int32_t id = 0; id < tok.n_tokens(); ++id) {
-        if (tok.is_eog(id)) r.stop_tokens.push_back(id);
+        if (table.eog[id]) r.stop_tokens.push_back(id);
     }
-    if (params.presence_penalty != 0 || params.frequency_penalty != 0) {
-        counts_.assign(static_cast<size_t>(tok.n_tokens()), 0);
-        r.filter = [this](float* logits, int64_t n) { penalize(logits, n); };
-    }
+    if (params.presence_penalty != 0 || params.frequency_penalty != 0) counts_.assign(static_cast<size_t>(tok.n_tokens()), 0);
+    if (!counts_.empty() || json_) r.filter = [this](float* logits, int64_t n) { filter(logits, n); };
     r.on_token = [this](const runtime::TokenEvent& e) { return on_token(e); };
     r.on_done = [this](runtime::FinishReason f, int64_t p, int64_t c, int64_t g) { on_done(f, p, c, g); };
     id_ = sched.submit(std::move(r));
@@ -38,15 +46,18 @@ void Job::cancel() {
     if (!done) sched_.cancel(id_);
 }
 
-// OpenAI semantics: presence subtracts once per token seen, frequency once per occurrence.
-void Job::penalize(float* logits, int64_t n_vocab) const {
+// Penalties (OpenAI semantics: presence subtracts once per token seen, frequency once per
+// occurrence), then the grammar of response_format.
+void Job::filter(float* logits, int64_t n_vocab) const {
     for (int64_t i = 0; i < n_vocab && i < static_cast<int64_t>(counts_.size()); ++i) {
         if (counts_[i] > 0) logits[i] -= params_.presence_penalty + params_.frequency_penalty * static_cast<float>(counts_[i]);
     }
+    if (json_) mask_logits(*json_, table_.pieces, table_.eog, logits, n_vocab);
 }
 
 bool Job::on_token(const runtime::TokenEvent& e) {
     if (!counts_.empty()) counts_[e.token]++;
+    if (json_) json_->feed(table_.pieces[e.token]);
     JobPiece piece;
     piece.text = text_.push(e.token);
     if (params_.logprobs) piece.logprobs = token_logprobs(tok_, e.token, e.logits, e.n_vocab, params_.top_logprobs);

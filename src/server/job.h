@@ -7,13 +7,23 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "runtime/scheduler.h"
+#include "server/json_constraint.h"
 #include "server/openai.h"
 #include "server/text_stream.h"
 
 namespace sobre::server {
+
+// Every token's text and whether it ends generation, built once per server (constrained decoding
+// tries each token's text against the grammar).
+struct TokenTable {
+    std::vector<std::string> pieces;
+    std::vector<bool> eog;
+    static TokenTable from(const tokenizer::Tokenizer& tok);
+};
 
 struct JobPiece {
     std::string text;
@@ -32,7 +42,7 @@ class Job {
    public:
     // Queues the generation. Throws Error(kResourceExhausted) when the server is full and
     // Error(kInvalidArgument) when the prompt does not fit.
-    Job(runtime::Scheduler& sched, const tokenizer::Tokenizer& tok, const GenParams& params,
+    Job(runtime::Scheduler& sched, const tokenizer::Tokenizer& tok, const TokenTable& table, const GenParams& params,
         std::vector<int32_t> prompt, int64_t n_ctx);
     ~Job();  // cancels the generation if it is still running
 
@@ -46,11 +56,13 @@ class Job {
    private:
     bool on_token(const runtime::TokenEvent& e);
     void on_done(runtime::FinishReason reason, int64_t prompt, int64_t cached, int64_t completion);
-    void penalize(float* logits, int64_t n_vocab) const;
+    void filter(float* logits, int64_t n_vocab) const;
 
     runtime::Scheduler& sched_;
     const tokenizer::Tokenizer& tok_;
+    const TokenTable& table_;
     GenParams params_;
+    std::optional<JsonMachine> json_;  // response_format: the document so far
     TextStream text_;
     std::vector<int32_t> counts_;  // generated count per token id (penalties)
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

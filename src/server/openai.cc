@@ -89,6 +89,21 @@ GenParams parse_gen_params(const json& body, bool chat) {
         if (!so->is_object()) fail(ErrorKind::kInvalidArgument, "'stream_options' must be an object");
         p.include_usage = boolean(*so, "include_usage", false);
     }
+    if (const json* rf = field(body, "response_format")) {
+        const std::string type = rf->is_object() ? rf->value("type", "") : "";
+        if (type == "json_object") {
+            p.json_mode = true;
+        } else if (type == "json_schema") {
+            const json* js = field(*rf, "json_schema");
+            if (!js || !js->is_object() || !js->contains("schema")) {
+                fail(ErrorKind::kInvalidArgument, "'response_format.json_schema.schema' is required");
+            }
+            p.json_mode = true;
+            p.schema = (*js)["schema"];
+        } else if (type != "text") {
+            fail(ErrorKind::kInvalidArgument, "'response_format.type' must be text, json_object or json_schema");
+        }
+    }
     if (const json* n = field(body, "n"); n && (!n->is_number_integer() || n->get<int64_t>() != 1)) {
         fail(ErrorKind::kInvalidArgument, "'n' must be 1 (one choice per request)");
     }

@@ -124,7 +124,7 @@ void Server::Impl::completion(const httplib::Request& req, httplib::Response& re
         if (static_cast<int64_t>(ids.size()) >= ctx) {
             fail(ErrorKind::kInvalidArgument, "the prompt has {} tokens, more than the context of {} allows", ids.size(), ctx);
         }
-        auto job = std::make_shared<Job>(*sched, *tok, p, ids, ctx);
+        auto job = std::make_shared<Job>(*sched, *tok, tokens, p, ids, ctx);
         rc.id = (is_chat ? "chatcmpl-" : "cmpl-") + std::to_string(next_id++);
         if (p.stream) {
             stream(res, job, p, rc);

@@ -58,6 +58,7 @@ Server::Impl::Impl(const ServerOptions& o) : opt(o) {
     model = model::load_model(o.model_path);
     tok = tokenizer::Tokenizer::from_gguf(model->file());
     chat = std::make_unique<ChatPrompt>(model->file(), *tok);
+    tokens = TokenTable::from(*tok);
     model_id = o.model_alias.empty() ? std::filesystem::path(o.model_path).filename().string() : o.model_alias;
     model_sha256 = sha256_file_hex(o.model_path);
     if (!o.audit_log.empty()) audit = std::make_unique<AuditLog>(o.audit_log);

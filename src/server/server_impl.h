@@ -27,6 +27,7 @@ struct Server::Impl {
     std::unique_ptr<model::Model> model;
     std::unique_ptr<tokenizer::Tokenizer> tok;
     std::unique_ptr<ChatPrompt> chat;
+    TokenTable tokens;  // every token's text, for constrained decoding
     std::unique_ptr<runtime::Scheduler> sched;
     ApiKeys keys;
     std::unique_ptr<AuditLog> audit;

@@ -104,6 +104,24 @@ test("tools are accepted and the answer keeps the OpenAI shape", async () => {
   if (m.tool_calls) assert.equal(r.choices[0].finish_reason, "tool_calls");
 });
 
+test("json_schema output is valid JSON of that schema (constrained while decoding)", async () => {
+  const schema = { type: "object", additionalProperties: false, required: ["ok", "color", "n"],
+    properties: { ok: { type: "boolean" }, color: { enum: ["red", "green"] }, n: { type: "integer" } } };
+  for (const seed of [1, 2, 3]) {
+    const r = await client.chat.completions.create(ask({ max_tokens: 60, temperature: 1, seed,
+      response_format: { type: "json_schema", json_schema: { name: "answer", schema, strict: true } } }));
+    const text = r.choices[0].message.content;
+    if (r.choices[0].finish_reason === "length") continue;  // a long integer may run out of tokens
+    const v = JSON.parse(text);
+    assert.deepEqual(Object.keys(v).sort(), ["color", "n", "ok"]);
+    assert.equal(typeof v.ok, "boolean");
+    assert.ok(["red", "green"].includes(v.color));
+    assert.ok(Number.isInteger(v.n));
+  }
+  const obj = await client.chat.completions.create(ask({ max_tokens: 40, response_format: { type: "json_object" } }));
+  assert.equal(obj.choices[0].message.content[0], "{");
+});
+
 test("bad input gets a 4xx with a clear message and the server keeps serving", async () => {
   const post = (body, headers = {}) => fetch(srv.url + "/v1/chat/completions", {
     method: "POST", headers: { Authorization: "Bearer " + KEY, "Content-Type": "application/json", ...headers }, body });
@@ -115,6 +133,8 @@ test("bad input gets a 4xx with a clear message and the server keeps serving", a
     [JSON.stringify({ messages: [{ role: "user", content: "x" }], model: "gpt-9" }), 404, /gpt-9/],
     [JSON.stringify({ messages: [{ role: "user", content: "word ".repeat(2000) }] }), 400, /context/],
     ["x".repeat(9 << 20), 413, /too large/],
+    [JSON.stringify({ messages: [{ role: "user", content: "x" }], response_format: { type: "json_schema",
+      json_schema: { schema: { type: "object", patternProperties: {} } } } }), 400, /patternProperties/],
   ];
   for (const [body, status, message] of cases) {
     const r = await post(body);

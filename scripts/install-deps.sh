@@ -8,6 +8,7 @@ packages=(
   libgtest-dev libbenchmark-dev   # tests, micro-benchmarks
   libcpp-httplib-dev libssl-dev   # HTTP server, SHA-256
   clang libclang-rt-14-dev        # libFuzzer target (the fuzz preset)
+  chromium                        # the chat page test (headless, driven by playwright-core)
 )
 # Node.js for the end-to-end tests: taken as found (this machine's may come from elsewhere than
 # Debian, bundling npm); Debian's packages otherwise.

@@ -2,6 +2,7 @@
 
 #include "chat/jinja/lexer.h"
 #include "chat/jinja/parser.h"
+#include "chat/jinja/runtime.h"
 #include "core/error.h"
 
 namespace sobre::chat {

@@ -1,9 +1,10 @@
 // Chat templates: renders the Jinja template a model ships (tokenizer.chat_template) for
 // OpenAI-style messages, byte-exact with Hugging Face's apply_chat_template(tokenize=False).
 //
-//   sobre::chat::Template t(gguf.get_string("tokenizer.chat_template").value());
-//   std::string prompt = t.render({{"messages", messages}, {"add_generation_prompt", true},
-//                                  {"bos_token", "<s>"}});
+//   const sobre::chat::Template t(gguf.get_string("tokenizer.chat_template").value());
+//   nlohmann::ordered_json ctx = {{"messages", messages}, {"add_generation_prompt", true},
+//                                 {"bos_token", "<s>"}};
+//   std::string prompt = t.render(ctx);
 //
 // The engine is our own (src/chat/jinja: lexer, parser, values, runtime). It runs Jinja2's
 // semantics as transformers configures them: trim_blocks, lstrip_blocks, an immutable sandbox,
@@ -17,9 +18,13 @@
 #include <string>
 #include <string_view>
 
-#include "chat/jinja/runtime.h"
+#include "chat/jinja/limits.h"
 
 namespace sobre::chat {
+
+namespace jinja {
+struct Program;
+}  // namespace jinja
 
 using RenderLimits = jinja::RenderLimits;
 

@@ -20,16 +20,18 @@ const nlohmann::ordered_json& context() {
             {"role": "system", "content": "You are terse."},
             {"role": "user", "content": "Weather in Zürich? 😀"},
             {"role": "assistant", "content": "", "reasoning_content": "Need a tool.",
-             "tool_calls": [{"id": "call_1", "type": "function",
-                             "function": {"name": "get_weather",
-                                          "arguments": {"city": "Zürich", "days": 3, "ok": true}}}]},
+             "tool_calls": [{"id": "call_1", "type": "function", "function": {
+                 "name": "get_weather",
+                 "arguments": {"city": "Zürich", "days": 3, "ok": true}}}]},
             {"role": "tool", "tool_call_id": "call_1", "content": "{\"t\": -3.5}"},
             {"role": "assistant", "content": "<think>x</think>Cold."}
         ],
-        "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather.",
-                   "parameters": {"type": "object", "properties": {"city": {"type": "string"},
-                   "days": {"type": "integer", "enum": [1, 3]}}, "required": ["city"]}}}],
-        "add_generation_prompt": true, "enable_thinking": false, "bos_token": "<s>", "eos_token": "</s>"
+        "tools": [{"type": "function", "function": {
+            "name": "get_weather", "description": "Weather.",
+            "parameters": {"type": "object", "required": ["city"], "properties": {
+                "city": {"type": "string"}, "days": {"type": "integer", "enum": [1, 3]}}}}}],
+        "add_generation_prompt": true, "enable_thinking": false,
+        "bos_token": "<s>", "eos_token": "</s>"
     })");
     return ctx;
 }

@@ -236,21 +236,8 @@ ExprPtr Parser::parse_primary() {
     const Token& t = cur();
     const int line = t.line;
     switch (t.kind) {
-        case TokenKind::kName: {
-            std::string n = t.text;
-            advance();
-            if (n == "true" || n == "True")
-                return seal(std::make_unique<LiteralExpr>(line, Value::boolean(true)));
-            if (n == "false" || n == "False")
-                return seal(std::make_unique<LiteralExpr>(line, Value::boolean(false)));
-            if (n == "none" || n == "None")
-                return seal(std::make_unique<LiteralExpr>(line, Value::none()));
-            if (!macros_.empty() && (n == "varargs" || n == "kwargs")) {
-                (n == "varargs" ? macros_.back()->uses_varargs : macros_.back()->uses_kwargs) =
-                    true;
-            }
-            return seal(std::make_unique<NameExpr>(line, std::move(n)));
-        }
+        case TokenKind::kName:
+            return parse_name();
         case TokenKind::kString: {
             std::string s;
             while (cur().kind == TokenKind::kString) {  // adjacent literals concatenate
@@ -277,29 +264,52 @@ ExprPtr Parser::parse_primary() {
         expect_op(")");
         return e;
     }
-    if (skip_op("[")) {
-        auto list = std::make_unique<ListExpr>(line, false);
-        while (!is_op("]")) {
-            if (!list->items.empty()) expect_op(",");
-            if (is_op("]")) break;
-            list->items.push_back(parse_expression(true));
-        }
-        expect_op("]");
-        return seal(std::move(list));
-    }
-    if (skip_op("{")) {
-        auto dict = std::make_unique<DictExpr>(line);
-        while (!is_op("}")) {
-            if (!dict->items.empty()) expect_op(",");
-            if (is_op("}")) break;
-            ExprPtr key = parse_expression(true);
-            expect_op(":");
-            dict->items.emplace_back(std::move(key), parse_expression(true));
-        }
-        expect_op("}");
-        return seal(std::move(dict));
-    }
+    if (skip_op("[")) return parse_list_literal(line);
+    if (skip_op("{")) return parse_dict_literal(line);
     error("unexpected {}", describe(t));
+}
+
+// A name, or one of the constants Jinja2 spells as names (true/True, false/False, none/None).
+ExprPtr Parser::parse_name() {
+    const int line = cur().line;
+    std::string n = expect_name();
+    if (n == "true" || n == "True")
+        return seal(std::make_unique<LiteralExpr>(line, Value::boolean(true)));
+    if (n == "false" || n == "False") {
+        return seal(std::make_unique<LiteralExpr>(line, Value::boolean(false)));
+    }
+    if (n == "none" || n == "None") return seal(std::make_unique<LiteralExpr>(line, Value::none()));
+    if (!macros_.empty() && (n == "varargs" || n == "kwargs")) {
+        MacroStmt* m = macros_.back();
+        (n == "varargs" ? m->uses_varargs : m->uses_kwargs) = true;
+    }
+    return seal(std::make_unique<NameExpr>(line, std::move(n)));
+}
+
+// [a, b, ...] after its '['; a trailing comma is allowed.
+ExprPtr Parser::parse_list_literal(int line) {
+    auto list = std::make_unique<ListExpr>(line, false);
+    while (!is_op("]")) {
+        if (!list->items.empty()) expect_op(",");
+        if (is_op("]")) break;
+        list->items.push_back(parse_expression(true));
+    }
+    expect_op("]");
+    return seal(std::move(list));
+}
+
+// {k: v, ...} after its '{'; a trailing comma is allowed.
+ExprPtr Parser::parse_dict_literal(int line) {
+    auto dict = std::make_unique<DictExpr>(line);
+    while (!is_op("}")) {
+        if (!dict->items.empty()) expect_op(",");
+        if (is_op("}")) break;
+        ExprPtr key = parse_expression(true);
+        expect_op(":");
+        dict->items.emplace_back(std::move(key), parse_expression(true));
+    }
+    expect_op("}");
+    return seal(std::move(dict));
 }
 
 ExprPtr Parser::parse_postfix(ExprPtr e) {

@@ -230,6 +230,34 @@ std::string format_one(Runtime& rt, const Spec& sp, const Value& v) {
     }
 }
 
+// The conversion spec after '%' (and any "(key)"): flags, width, .precision, length, type.
+// Leaves `i` on the type character.
+Spec parse_spec(std::string_view f, size_t& i) {
+    Spec sp;
+    while (i < f.size() && std::string_view("-+ #0").find(f[i]) != std::string_view::npos) {
+        sp.flags.push_back(f[i++]);
+    }
+    auto number = [&](int& out_n) {
+        if (i < f.size() && f[i] == '*') {
+            fail(ErrorKind::kUnsupported, "'*' widths are not supported in % formatting");
+        }
+        if (i < f.size() && f[i] >= '0' && f[i] <= '9') out_n = 0;
+        while (i < f.size() && f[i] >= '0' && f[i] <= '9') {
+            out_n = std::min(out_n * 10 + (f[i++] - '0'), 100000);
+        }
+    };
+    number(sp.width);
+    if (i < f.size() && f[i] == '.') {
+        ++i;
+        sp.precision = 0;
+        number(sp.precision);
+    }
+    while (i < f.size() && (f[i] == 'h' || f[i] == 'l' || f[i] == 'L')) ++i;
+    if (i >= f.size()) fail(ErrorKind::kInvalidArgument, "incomplete format");
+    sp.type = f[i];
+    return sp;
+}
+
 }  // namespace
 
 std::string percent_format(Runtime& rt, std::string_view f, const Value& args) {
@@ -264,25 +292,7 @@ std::string percent_format(Runtime& rt, std::string_view f, const Value& args) {
                      f.substr(i + 1, close - i - 1));
             i = close + 1;
         }
-        Spec sp;
-        while (i < f.size() && std::string_view("-+ #0").find(f[i]) != std::string_view::npos)
-            sp.flags.push_back(f[i++]);
-        auto number = [&](int& out_n) {
-            if (i < f.size() && f[i] == '*')
-                fail(ErrorKind::kUnsupported, "'*' widths are not supported in % formatting");
-            if (i < f.size() && f[i] >= '0' && f[i] <= '9') out_n = 0;
-            while (i < f.size() && f[i] >= '0' && f[i] <= '9')
-                out_n = std::min(out_n * 10 + (f[i++] - '0'), 100000);
-        };
-        number(sp.width);
-        if (i < f.size() && f[i] == '.') {
-            ++i;
-            sp.precision = 0;
-            number(sp.precision);
-        }
-        while (i < f.size() && (f[i] == 'h' || f[i] == 'l' || f[i] == 'L')) ++i;
-        if (i >= f.size()) fail(ErrorKind::kInvalidArgument, "incomplete format");
-        sp.type = f[i];
+        const Spec sp = parse_spec(f, i);
         if (arg == nullptr) {
             if (mapping) {
                 arg = &args;

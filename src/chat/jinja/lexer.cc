@@ -394,13 +394,7 @@ class Lexer {
                     error("\\N{{...}} escapes in string literals are not supported");
                 default:
                     if (c >= '0' && c <= '7') {
-                        char32_t v = 0;
-                        size_t k = i;
-                        for (; k < s.size() && k < i + 3 && s[k] >= '0' && s[k] <= '7'; ++k) {
-                            v = v * 8 + static_cast<char32_t>(s[k] - '0');
-                        }
-                        i = k - 1;
-                        append_utf8(out, v);
+                        append_utf8(out, octal_escape(s, i));
                     } else {
                         out.push_back('\\');
                         out.push_back(c);
@@ -408,6 +402,17 @@ class Lexer {
             }
         }
         return out;
+    }
+
+    // \o, \oo or \ooo starting at s[i]; leaves i on its last digit.
+    static char32_t octal_escape(std::string_view s, size_t& i) {
+        char32_t v = 0;
+        size_t k = i;
+        for (; k < s.size() && k < i + 3 && s[k] >= '0' && s[k] <= '7'; ++k) {
+            v = v * 8 + static_cast<char32_t>(s[k] - '0');
+        }
+        i = k - 1;
+        return v;
     }
 
     char32_t hex_escape(std::string_view s, size_t& i, size_t n) {

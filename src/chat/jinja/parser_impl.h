@@ -150,6 +150,9 @@ class Parser {
     ExprPtr parse_binary_level(int level);
     ExprPtr parse_unary(bool with_filter);
     ExprPtr parse_primary();
+    ExprPtr parse_name();
+    ExprPtr parse_list_literal(int line);
+    ExprPtr parse_dict_literal(int line);
     ExprPtr parse_postfix(ExprPtr e);
     // One subscript: an expression or a slice start:stop:step.
     ExprPtr parse_subscribed();

@@ -4,6 +4,7 @@
 
 #include "chat/jinja/builtins.h"
 #include "chat/jinja/ops.h"
+#include "core/error.h"
 
 namespace sobre::chat::jinja {
 

@@ -20,6 +20,14 @@ constexpr ArchSpec kArchs[] = {
     {"glm4moe", &load_decoder, RopeStyle::kNeox, kGlm4Moe},
     {"minimax-m2", &load_decoder, RopeStyle::kNeox, kMinimaxM2},
     {"deepseek2", &load_deepseek2, RopeStyle::kNorm, 0},
+    {"deepseek32", &load_deepseek32, RopeStyle::kNorm, 0},
+    {"glm-dsa", &load_glm_dsa, RopeStyle::kNorm, 0},
+    {"deepseek4", &load_deepseek4, RopeStyle::kNorm, 0},
+    // Gated-DeltaNet hybrids: IMROPE with text positions is NEOX pairing (qwen35.cc applies the
+    // sections); the per-arch differences are in the loaders.
+    {"qwen35", &load_qwen35, RopeStyle::kNeox, 0},
+    {"qwen35moe", &load_qwen35moe, RopeStyle::kNeox, 0},
+    {"qwen3next", &load_qwen3next, RopeStyle::kNeox, 0},
 };
 
 }  // namespace

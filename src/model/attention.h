@@ -1,6 +1,9 @@
 // Causal multi-head attention with grouped K/V heads over an f16 KV cache.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "core/thread_pool.h"
 #include "model/batch.h"
 
@@ -17,6 +20,13 @@ struct AttentionOptions {
     bool v_in_k = false;
 };
 
+// Sparse attention (DSA): per batch token, the positions of its sequence it attends to, ascending,
+// each <= the token's own position. Token t's list is pos[start[t] .. start[t + 1]).
+struct PositionLists {
+    std::vector<int64_t> start;  // [T + 1]
+    std::vector<int32_t> pos;
+};
+
 // Stores the batch's K and V rows (rounded to f16, like llama.cpp's default cache) at each
 // token's position of its sequence in layer `il`, then computes for each token and head
 // softmax(q·K^T * scale) · V over positions [0, pos] of its sequence.
@@ -25,8 +35,10 @@ struct AttentionOptions {
 //   v:   [T][n_head_kv * head_dim_v]
 //   out: [T][n_head * head_dim_v]
 // Like llama.cpp's non-flash path, q and the softmax weights are rounded to f16 for the two
-// products and accumulated in f32.
+// products and accumulated in f32. With `only`, token t attends to its listed positions instead of
+// [0, pos] (the softmax runs over those alone, as under the reference's -inf mask).
 void attention(const AttentionOptions& opt, const Batch& batch, int il, KvStore& kv, const float* q,
-               const float* k, const float* v, float* out, ThreadPool& pool);
+               const float* k, const float* v, float* out, ThreadPool& pool,
+               const PositionLists* only = nullptr);
 
 }  // namespace sobre::model

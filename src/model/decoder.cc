@@ -21,17 +21,12 @@ struct LayerWeights {
     TensorView attn_norm;  // (n_embd) f32
     GqaWeights attn;
     TensorView ffn_norm;   // (n_embd) f32: ffn_norm, or post_attention_norm (glm4moe)
-    bool is_moe = false;
-    FfnWeights ffn;        // dense layers
-    MoeWeights moe;        // MoE layers
-    FfnWeights shexp;      // MoE layers with shared experts (width n_ff_exp * n_shared)
+    FfnLayer ffn;          // dense, or experts (+ shared experts)
 };
 
 struct Weights {
     TensorView token_embd;   // (n_embd, n_vocab)
-    TensorView output_norm;  // (n_embd) f32
-    TensorView output;       // (n_embd, n_vocab); token_embd when the file ties them
-    TensorView output_bias;  // optional (n_vocab)
+    OutputHead head;         // output falls back to token_embd when the file ties them
     TensorView rope_freqs;   // optional (n_rot / 2) f32, Llama 3.1 frequency factors
     std::vector<LayerWeights> layers;
 };
@@ -62,7 +57,7 @@ class DecoderModel final : public Model {
         info_.kv_mha_values_per_token = info_.kv.k_width + info_.kv.v_width;
         info_.hparams = hp_.describe();
         describe_moe();
-        info_.hparams.emplace_back("tied_output", w_.output.data == w_.token_embd.data ? "yes" : "no");
+        info_.hparams.emplace_back("tied_output", w_.head.output.data == w_.token_embd.data ? "yes" : "no");
     }
 
    private:
@@ -70,7 +65,6 @@ class DecoderModel final : public Model {
     LayerWeights bind_layer(Binder& b, int il);
     void describe_moe();
     void forward_impl(const Batch& batch, KvStore& kv, ThreadPool& pool, float* out) override;
-    void ffn_forward(const LayerWeights& l, int64_t n, ThreadPool& pool, const float* cur, float* out);
 
     uint32_t flags_;
     TransformerHparams hp_;
@@ -88,17 +82,7 @@ LayerWeights DecoderModel::bind_layer(Binder& b, int il) {
     l.attn_norm = b.require_f32(layer_tensor(il, "attn_norm"), {e});
     l.attn = bind_gqa(b, hp_, il, qk_norm_of(flags_));
     l.ffn_norm = b.require_f32(layer_tensor(il, (flags_ & kPostAttnFfnNorm) ? "post_attention_norm" : "ffn_norm"), {e});
-    l.is_moe = moe_.opt.n_expert > 0 && il >= moe_.n_dense_lead;
-    if (!l.is_moe) {
-        l.ffn = bind_ffn(b, il, e, hp_.n_ff);
-        return l;
-    }
-    l.moe = bind_moe(b, il, e, moe_, (flags_ & kMoeBiasRequired) != 0);
-    if (moe_.n_shared > 0) {
-        l.shexp = bind_ffn(b, il, e, moe_.n_ff_exp * moe_.n_shared, "_shexp",
-                           fmt::format("expert_shared_count = {} x expert_feed_forward_length = {}", moe_.n_shared,
-                                       moe_.n_ff_exp));
-    }
+    l.ffn = bind_ffn_layer(b, il, e, hp_.n_ff, moe_, (flags_ & kMoeBiasRequired) != 0);
     return l;
 }
 
@@ -109,27 +93,14 @@ void DecoderModel::bind(std::string_view arch) {
     if (!embd) fail(ErrorKind::kCorrupt, "{}: missing tensor 'token_embd.weight'", file_->path());
     const int64_t n_vocab = embd->ne[1];
     w_.token_embd = b.require("token_embd.weight", {e, n_vocab});
-    w_.output_norm = b.require_f32("output_norm.weight", {e});
-    w_.output = (flags_ & kOutputRequired) ? b.require("output.weight", {e, n_vocab})
-                                           : b.optional("output.weight", {e, n_vocab});
-    if (w_.output.empty()) w_.output = w_.token_embd;
-    w_.output_bias = b.optional_f32("output.bias", {n_vocab});
+    w_.head.norm = b.require_f32("output_norm.weight", {e});
+    w_.head.output = (flags_ & kOutputRequired) ? b.require("output.weight", {e, n_vocab})
+                                                : b.optional("output.weight", {e, n_vocab});
+    if (w_.head.output.empty()) w_.head.output = w_.token_embd;
+    w_.head.bias = b.optional_f32("output.bias", {n_vocab});
     w_.rope_freqs = b.optional_f32("rope_freqs.weight", {hp_.rope.n_dims / 2});
     hp_.rope.freq_factors = w_.rope_freqs.empty() ? nullptr : w_.rope_freqs.f32();
     for (int il = 0; il < hp_.n_layer_main(); ++il) w_.layers.push_back(bind_layer(b, il));
-}
-
-void DecoderModel::ffn_forward(const LayerWeights& l, int64_t n, ThreadPool& pool, const float* cur, float* out) {
-    if (!l.is_moe) {
-        ffn_swiglu(l.ffn, cur, n, out, pool);
-        return;
-    }
-    moe_ffn(moe_.opt, l.moe, cur, n, out, pool);
-    if (!l.shexp.gate.empty()) {
-        std::vector<float> shared(static_cast<size_t>(n * hp_.n_embd));
-        ffn_swiglu(l.shexp, cur, n, shared.data(), pool);
-        kernels::add_inplace(out, shared.data(), n * hp_.n_embd);
-    }
 }
 
 void DecoderModel::forward_impl(const Batch& batch, KvStore& kv, ThreadPool& pool, float* out) {
@@ -142,19 +113,10 @@ void DecoderModel::forward_impl(const Batch& batch, KvStore& kv, ThreadPool& poo
         gqa_attention(hp_, l.attn, il, batch, kv, pool, cur.data(), delta.data());
         kernels::add_inplace(x.data(), delta.data(), n * e);
         for (int64_t t = 0; t < n; ++t) kernels::rms_norm(&x[t * e], l.ffn_norm.f32(), &cur[t * e], e, hp_.rms_eps);
-        ffn_forward(l, n, pool, cur.data(), delta.data());
+        ffn_layer_forward(l.ffn, moe_.opt, cur.data(), n, delta.data(), pool);
         kernels::add_inplace(x.data(), delta.data(), n * e);
     }
-    // Only the rows whose logits were asked for go through the output norm and projection.
-    std::vector<float> rows;
-    for (int64_t t = 0; t < n; ++t) {
-        if (!batch.logits[t]) continue;
-        rows.resize(rows.size() + e);
-        kernels::rms_norm(&x[t * e], w_.output_norm.f32(), &rows[rows.size() - e], e, hp_.rms_eps);
-    }
-    const int64_t n_out = static_cast<int64_t>(rows.size()) / e;
-    kernels::matmul(w_.output, rows.data(), n_out, out, pool);
-    add_bias(out, w_.output_bias, n_out, info_.n_vocab);
+    output_logits(w_.head, batch, x.data(), e, hp_.rms_eps, pool, out);
 }
 
 }  // namespace

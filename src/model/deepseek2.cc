@@ -22,10 +22,7 @@ struct LayerWeights {
     TensorView attn_norm;  // (n_embd) f32
     MlaWeights attn;
     TensorView ffn_norm;   // (n_embd) f32
-    bool is_moe = false;
-    FfnWeights ffn;        // leading dense layers (n_ff)
-    MoeWeights moe;
-    FfnWeights shexp;      // shared experts (n_ff_exp * n_shared)
+    FfnLayer ffn;          // leading dense layers, then experts + shared experts
 };
 
 class DeepSeek2Model final : public Model {
@@ -58,14 +55,12 @@ class DeepSeek2Model final : public Model {
    private:
     void bind(std::string_view arch);
     void forward_impl(const Batch& batch, KvStore& kv, ThreadPool& pool, float* out) override;
-    void ffn_forward(const LayerWeights& l, int64_t n, ThreadPool& pool, const float* cur, float* out);
 
     TransformerHparams hp_;
     MlaHparams mla_;
     MoeHparams moe_;
     TensorView token_embd_;   // (n_embd, n_vocab)
-    TensorView output_norm_;  // (n_embd) f32
-    TensorView output_;       // (n_embd, n_vocab)
+    OutputHead head_;
     std::vector<LayerWeights> layers_;
 };
 
@@ -76,39 +71,16 @@ void DeepSeek2Model::bind(std::string_view arch) {
     if (!embd) fail(ErrorKind::kCorrupt, "{}: missing tensor 'token_embd.weight'", file_->path());
     const int64_t n_vocab = embd->ne[1];
     token_embd_ = b.require("token_embd.weight", {e, n_vocab});
-    output_norm_ = b.require_f32("output_norm.weight", {e});
-    output_ = b.optional("output.weight", {e, n_vocab});
-    if (output_.empty()) output_ = token_embd_;
+    head_.norm = b.require_f32("output_norm.weight", {e});
+    head_.output = b.optional("output.weight", {e, n_vocab});
+    if (head_.output.empty()) head_.output = token_embd_;
     for (int il = 0; il < hp_.n_layer_main(); ++il) {
         LayerWeights l;
         l.attn_norm = b.require_f32(layer_tensor(il, "attn_norm"), {e});
         l.attn = bind_mla(b, mla_, e, il);
         l.ffn_norm = b.require_f32(layer_tensor(il, "ffn_norm"), {e});
-        l.is_moe = il >= moe_.n_dense_lead;
-        if (l.is_moe) {
-            l.moe = bind_moe(b, il, e, moe_, false);
-            if (moe_.n_shared > 0) {
-                l.shexp = bind_ffn(b, il, e, moe_.n_ff_exp * moe_.n_shared, "_shexp",
-                                   fmt::format("expert_shared_count = {} x expert_feed_forward_length = {}",
-                                               moe_.n_shared, moe_.n_ff_exp));
-            }
-        } else {
-            l.ffn = bind_ffn(b, il, e, hp_.n_ff);
-        }
+        l.ffn = bind_ffn_layer(b, il, e, hp_.n_ff, moe_, false);
         layers_.push_back(l);
-    }
-}
-
-void DeepSeek2Model::ffn_forward(const LayerWeights& l, int64_t n, ThreadPool& pool, const float* cur, float* out) {
-    if (!l.is_moe) {
-        ffn_swiglu(l.ffn, cur, n, out, pool);
-        return;
-    }
-    moe_ffn(moe_.opt, l.moe, cur, n, out, pool);
-    if (!l.shexp.gate.empty()) {
-        std::vector<float> shared(static_cast<size_t>(n * hp_.n_embd));
-        ffn_swiglu(l.shexp, cur, n, shared.data(), pool);
-        kernels::add_inplace(out, shared.data(), n * hp_.n_embd);
     }
 }
 
@@ -122,16 +94,10 @@ void DeepSeek2Model::forward_impl(const Batch& batch, KvStore& kv, ThreadPool& p
         mla_attention(mla_, l.attn, il, batch, kv, pool, cur.data(), delta.data());
         kernels::add_inplace(x.data(), delta.data(), n * e);
         for (int64_t t = 0; t < n; ++t) kernels::rms_norm(&x[t * e], l.ffn_norm.f32(), &cur[t * e], e, hp_.rms_eps);
-        ffn_forward(l, n, pool, cur.data(), delta.data());
+        ffn_layer_forward(l.ffn, moe_.opt, cur.data(), n, delta.data(), pool);
         kernels::add_inplace(x.data(), delta.data(), n * e);
     }
-    std::vector<float> rows;
-    for (int64_t t = 0; t < n; ++t) {
-        if (!batch.logits[t]) continue;
-        rows.resize(rows.size() + e);
-        kernels::rms_norm(&x[t * e], output_norm_.f32(), &rows[rows.size() - e], e, hp_.rms_eps);
-    }
-    kernels::matmul(output_, rows.data(), static_cast<int64_t>(rows.size()) / e, out, pool);
+    output_logits(head_, batch, x.data(), e, hp_.rms_eps, pool, out);
 }
 
 }  // namespace

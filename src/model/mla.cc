@@ -71,23 +71,35 @@ MlaWeights bind_mla(Binder& b, const MlaHparams& mp, int64_t n_embd, int il) {
     return w;
 }
 
-namespace {
-
-// The full query [T][n_head][qk_nope + qk_rope] (nope first, rope last).
-std::vector<float> project_q(const MlaHparams& mp, const MlaWeights& w, const float* cur, int64_t n, ThreadPool& pool) {
-    const int64_t q_w = int64_t{mp.n_head} * (mp.qk_nope + mp.qk_rope);
-    std::vector<float> q(static_cast<size_t>(n * q_w));
-    if (mp.q_lora_rank == 0) {
-        kernels::matmul(w.wq, cur, n, q.data(), pool);
-        return q;
-    }
+std::vector<float> mla_q_latent(const MlaHparams& mp, const MlaWeights& w, const float* cur, int64_t n,
+                                ThreadPool& pool) {
     std::vector<float> qa(static_cast<size_t>(n * mp.q_lora_rank));
     kernels::matmul(w.wq_a, cur, n, qa.data(), pool);
     for (int64_t t = 0; t < n; ++t) {
         float* row = &qa[t * mp.q_lora_rank];
         kernels::rms_norm(row, w.q_a_norm.f32(), row, mp.q_lora_rank, mp.rms_eps);
     }
-    kernels::matmul(w.wq_b, qa.data(), n, q.data(), pool);
+    return qa;
+}
+
+namespace {
+
+// The full query [T][n_head][qk_nope + qk_rope] (nope first, rope last); `q_latent` is used
+// instead of recomputing it when given.
+std::vector<float> project_q(const MlaHparams& mp, const MlaWeights& w, const float* cur, int64_t n,
+                             const float* q_latent, ThreadPool& pool) {
+    const int64_t q_w = int64_t{mp.n_head} * (mp.qk_nope + mp.qk_rope);
+    std::vector<float> q(static_cast<size_t>(n * q_w));
+    if (mp.q_lora_rank == 0) {
+        kernels::matmul(w.wq, cur, n, q.data(), pool);
+        return q;
+    }
+    std::vector<float> qa;
+    if (!q_latent) {
+        qa = mla_q_latent(mp, w, cur, n, pool);
+        q_latent = qa.data();
+    }
+    kernels::matmul(w.wq_b, q_latent, n, q.data(), pool);
     return q;
 }
 
@@ -107,9 +119,9 @@ void per_head_matmul(const TensorView& w3, int n_head, const float* in, int64_t 
 }  // namespace
 
 void mla_attention(const MlaHparams& mp, const MlaWeights& w, int il, const Batch& batch, KvStore& kv,
-                   ThreadPool& pool, const float* cur, float* out) {
+                   ThreadPool& pool, const float* cur, float* out, const MlaCallOptions& call) {
     const int64_t n = batch.size(), dk = mp.qk_nope + mp.qk_rope, width = mp.cache_width();
-    const std::vector<float> q = project_q(mp, w, cur, n, pool);
+    const std::vector<float> q = project_q(mp, w, cur, n, call.q_latent, pool);
 
     // Latent key rows [c_kv normed | k_pe roped]: exactly what the cache stores.
     std::vector<float> k(static_cast<size_t>(n * width));
@@ -139,7 +151,7 @@ void mla_attention(const MlaHparams& mp, const MlaWeights& w, int il, const Batc
     // Multi-query attention over the latent cache; V is the c_kv part of each cached row.
     const AttentionOptions opt{mp.n_head, 1, static_cast<int>(width), mp.kv_lora_rank, mp.kq_scale, true};
     std::vector<float> o_lat(static_cast<size_t>(n * mp.n_head * mp.kv_lora_rank));
-    attention(opt, batch, il, kv, qk.data(), k.data(), nullptr, o_lat.data(), pool);
+    attention(opt, batch, il, kv, qk.data(), k.data(), nullptr, o_lat.data(), pool, call.positions);
 
     // Per-head value up-projection, then the output projection.
     std::vector<float> o(static_cast<size_t>(n * mp.n_head * mp.v_head_dim));

@@ -4,7 +4,10 @@
 // ref: ../shared/ARCHITECTURES.md §6.3 (llama.cpp src/models/deepseek2.cpp, MLA absorbed path).
 #pragma once
 
+#include <vector>
+
 #include "core/thread_pool.h"
+#include "model/attention.h"
 #include "model/batch.h"
 #include "model/hparams.h"
 #include "model/weights.h"
@@ -42,8 +45,19 @@ struct MlaWeights {
 
 MlaWeights bind_mla(Binder& b, const MlaHparams& mp, int64_t n_embd, int il);
 
+// The normed q latent RMSNorm(attn_q_a · cur) · attn_q_a_norm, [T][q_lora_rank] (DeepSeek's
+// sparse-attention indexer reads it too). REQUIRES: mp.q_lora_rank > 0.
+std::vector<float> mla_q_latent(const MlaHparams& mp, const MlaWeights& w, const float* cur, int64_t n,
+                                ThreadPool& pool);
+
+// What a caller may add to one MLA call (both optional).
+struct MlaCallOptions {
+    const float* q_latent = nullptr;           // mla_q_latent() of `cur`, when the caller has it
+    const PositionLists* positions = nullptr;  // sparse attention: per token, the positions read
+};
+
 // out = MLA attention block of layer il for the batch; cur is the normed input [T][n_embd].
 void mla_attention(const MlaHparams& mp, const MlaWeights& w, int il, const Batch& batch, KvStore& kv,
-                   ThreadPool& pool, const float* cur, float* out);
+                   ThreadPool& pool, const float* cur, float* out, const MlaCallOptions& call = {});
 
 }  // namespace sobre::model

@@ -108,6 +108,26 @@ MoeWeights bind_moe(Binder& b, int il, int64_t n_embd, const MoeHparams& mh, boo
     return w;
 }
 
+namespace {
+
+// Token t's weights from its gated probabilities and chosen experts (already in out.experts).
+void set_weights(const MoeOptions& opt, const float* probs, int64_t t, Routing& out) {
+    const int k = opt.n_expert_used;
+    float* w = &out.weights[t * k];
+    for (int j = 0; j < k; ++j) w[j] = probs[out.experts[t * k + j]];  // unbiased probabilities
+    if (opt.norm_weights) {
+        float sum = 0;
+        for (int j = 0; j < k; ++j) sum += w[j];
+        sum = std::max(sum, 6.103515625e-5f);  // the reference's clamp (smallest normal f16)
+        for (int j = 0; j < k; ++j) w[j] /= sum;
+    }
+    if (opt.weights_scale != 0.0f && opt.weights_scale != 1.0f) {
+        for (int j = 0; j < k; ++j) w[j] *= opt.weights_scale;
+    }
+}
+
+}  // namespace
+
 void route(const MoeOptions& opt, const float* logits, const float* selection_bias, int64_t n_tokens,
            Routing& out) {
     const int n = opt.n_expert, k = opt.n_expert_used;
@@ -120,31 +140,44 @@ void route(const MoeOptions& opt, const float* logits, const float* selection_bi
         for (int i = 0; i < n; ++i) selection[i] = probs[i] + (selection_bias ? selection_bias[i] : 0.0f);
         if (opt.n_group > 1) limit_groups(opt, selection.data(), scratch);
         top_k(selection.data(), n, k, chosen);
-        float* w = &out.weights[t * k];
-        for (int j = 0; j < k; ++j) {
-            out.experts[t * k + j] = chosen[j];
-            w[j] = probs[chosen[j]];  // weights come from the unbiased probabilities
-        }
-        if (opt.norm_weights) {
-            float sum = 0;
-            for (int j = 0; j < k; ++j) sum += w[j];
-            sum = std::max(sum, 6.103515625e-5f);  // the reference's clamp (smallest normal f16)
-            for (int j = 0; j < k; ++j) w[j] /= sum;
-        }
-        if (opt.weights_scale != 0.0f && opt.weights_scale != 1.0f) {
-            for (int j = 0; j < k; ++j) w[j] *= opt.weights_scale;
-        }
+        std::copy(chosen.begin(), chosen.end(), &out.experts[t * k]);
+        set_weights(opt, probs.data(), t, out);
+    }
+}
+
+void route_fixed(const MoeOptions& opt, const float* logits, const int32_t* experts, int64_t n_tokens,
+                 Routing& out) {
+    const int n = opt.n_expert, k = opt.n_expert_used;
+    out.experts.assign(experts, experts + n_tokens * k);
+    out.weights.resize(static_cast<size_t>(n_tokens * k));
+    std::vector<float> probs(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        gate_probs(opt.gating, logits + t * n, n, probs.data());
+        set_weights(opt, probs.data(), t, out);
     }
 }
 
 void moe_ffn(const MoeOptions& opt, const MoeWeights& w, const float* x, int64_t n_tokens, float* out,
              ThreadPool& pool, MoeStats* stats) {
-    const int64_t n_embd = w.gate_inp.ne[0], n_ff = w.gate_exps.ne[1];
-    const int k = opt.n_expert_used;
     std::vector<float> logits(static_cast<size_t>(n_tokens * opt.n_expert));
     kernels::matmul(w.gate_inp, x, n_tokens, logits.data(), pool);
     Routing r;
     route(opt, logits.data(), w.probs_bias.empty() ? nullptr : w.probs_bias.f32(), n_tokens, r);
+    moe_experts(opt, w, r, x, n_tokens, out, pool, stats);
+}
+
+void clamp_swiglu_inputs(float* gate, float* up, int64_t n, float limit) {
+    if (limit <= 1e-6f) return;
+    for (int64_t i = 0; i < n; ++i) {
+        gate[i] = std::min(gate[i], limit);
+        up[i] = std::clamp(up[i], -limit, limit);
+    }
+}
+
+void moe_experts(const MoeOptions& opt, const MoeWeights& w, const Routing& r, const float* x, int64_t n_tokens,
+                 float* out, ThreadPool& pool, MoeStats* stats) {
+    const int64_t n_embd = w.gate_exps.ne[0], n_ff = w.gate_exps.ne[1];
+    const int k = opt.n_expert_used;
 
     // Group the (token, slot) pairs by expert so each expert's matrices are streamed once.
     std::vector<std::vector<int64_t>> by_expert(static_cast<size_t>(opt.n_expert));
@@ -164,6 +197,7 @@ void moe_ffn(const MoeOptions& opt, const MoeWeights& w, const float* x, int64_t
         const TensorView g = w.gate_exps.slice(e), u = w.up_exps.slice(e), d = w.down_exps.slice(e);
         kernels::matmul(g, xs.data(), m, gate.data(), pool);
         kernels::matmul(u, xs.data(), m, up.data(), pool);
+        clamp_swiglu_inputs(gate.data(), up.data(), m * n_ff, opt.swiglu_limit);
         kernels::swiglu(gate.data(), up.data(), gate.data(), m * n_ff);
         kernels::matmul(d, gate.data(), m, down.data(), pool);
         for (int64_t i = 0; i < m; ++i) {

@@ -24,6 +24,9 @@ struct MoeOptions {
     Gating gating = Gating::kSoftmax;
     bool norm_weights = false;   // renormalise the selected weights to sum 1
     float weights_scale = 0.0f;  // multiply the weights when not 0 or 1 (routed_scaling_factor)
+    // When > 1e-6, each expert computes down(silu(min(gate, L)) * clamp(up, -L, L)) with
+    // L = swiglu_limit (DeepSeek-V4's swiglu_clamp_exp); 0 = plain SwiGLU.
+    float swiglu_limit = 0.0f;
 };
 
 // Expert layout and routing keys of an MoE architecture (<arch>.expert_*).
@@ -58,6 +61,10 @@ struct Routing {
 // the lower expert (and group) index.
 void route(const MoeOptions& opt, const float* logits, const float* selection_bias, int64_t n_tokens,
            Routing& out);
+// Like route(), but token t's experts are given (experts[t * n_expert_used + j], in that order):
+// DeepSeek-V4's hash layers pick them by token id. Weights are computed as route() does.
+void route_fixed(const MoeOptions& opt, const float* logits, const int32_t* experts, int64_t n_tokens,
+                 Routing& out);
 
 struct MoeWeights {
     TensorView gate_inp;   // (n_embd, n_expert) router
@@ -81,5 +88,14 @@ struct MoeStats {
 // weight * down_e(silu(gate_e x) * up_e x). x: [n_tokens][n_embd], out: [n_tokens][n_embd].
 void moe_ffn(const MoeOptions& opt, const MoeWeights& w, const float* x, int64_t n_tokens, float* out,
              ThreadPool& pool, MoeStats* stats = nullptr);
+
+// The expert half of moe_ffn for a routing the caller made (DeepSeek-V4's hash layers route by
+// token id); w.gate_inp is not read. REQUIRES: r holds n_tokens * opt.n_expert_used entries.
+void moe_experts(const MoeOptions& opt, const MoeWeights& w, const Routing& r, const float* x, int64_t n_tokens,
+                 float* out, ThreadPool& pool, MoeStats* stats = nullptr);
+
+// In place: gate = min(gate, limit), up = clamp(up, -limit, limit), the SwiGLU input clamps of
+// DeepSeek-V4 (no-op when limit <= 1e-6, as the reference).
+void clamp_swiglu_inputs(float* gate, float* up, int64_t n, float limit);
 
 }  // namespace sobre::model

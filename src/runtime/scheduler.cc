@@ -79,13 +79,16 @@ SchedulerStats Scheduler::stats() const {
 
 void Scheduler::finish(Sequence& s, FinishReason reason) {
     if (s.slot >= 0) kv_.release(s.slot);
+    {
+        // Counted before the request hears it is done, so a caller that then reads stats() sees it.
+        std::lock_guard<std::mutex> lock(mu_);
+        stats_.requests_done++;
+        stats_.prompt_tokens += static_cast<int64_t>(s.req.prompt.size());
+        stats_.cached_prompt_tokens += s.n_cached;
+    }
     if (s.req.on_done) {
         s.req.on_done(reason, static_cast<int64_t>(s.req.prompt.size()), s.n_cached, s.n_generated);
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.requests_done++;
-    stats_.prompt_tokens += static_cast<int64_t>(s.req.prompt.size());
-    stats_.cached_prompt_tokens += s.n_cached;
 }
 
 // Moves queued requests into free slots when their whole budget (prompt + max_tokens, capped by

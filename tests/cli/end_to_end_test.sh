@@ -30,7 +30,7 @@ check inspect-arch grep -q "^architecture: llama" "$work/inspect.txt"
 check inspect-tokenizer grep -q "^tokenizer: llama, pre default, 512 tokens" "$work/inspect.txt"
 check inspect-tensor grep -qE "blk\.1\.ffn_down\.weight +q8_0 +\{384, 128\} +52224" "$work/inspect.txt"
 check inspect-chat-template grep -q "chat template yes" "$work/inspect.txt"
-check inspect-unsupported-arch sh -c "'$sobre' inspect '$models/deepseek4-F32.gguf' | grep -q \"model: not loadable: .*'deepseek4'\""
+check inspect-hybrid-state sh -c "'$sobre' inspect --kv-per-token '$models/qwen35-F32.gguf' | grep -q '^state_bytes_per_sequence: [1-9]'"
 
 kv=$("$sobre" inspect --kv-per-token "$models/deepseek2-v3-Q8_0.gguf")
 check kv-per-token-mla sh -c "echo '$kv' | grep -q '^kv_bytes_per_token: 640 '"

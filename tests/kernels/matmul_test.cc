@@ -1,15 +1,19 @@
 // The matmul driver against a double-precision product of dequantized weights and activations.
 #include "kernels/cpu/matmul.h"
 
-#include "core/fp16.h"
-#include "core/quant_blocks.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <ostream>
 #include <random>
+#include <string>
 #include <vector>
+
+#include "core/error.h"
+#include "core/fp16.h"
+#include "core/quant_blocks.h"
+#include "kernels/kernel_test_util.h"
 
 namespace sobre::kernels {
 namespace {
@@ -35,18 +39,84 @@ struct Case {
     int64_t k, rows, tokens;
 };
 
-class MatmulTest : public ::testing::TestWithParam<Case> {};
+struct MatmulCase {
+    const testing_util::KernelSet* set;
+    Case c;
+};
+
+void PrintTo(const MatmulCase& m, std::ostream* os) {
+    *os << m.set->name << " " << dtype_name(m.c.type) << " k=" << m.c.k << " rows=" << m.c.rows
+        << " tokens=" << m.c.tokens;
+}
+
+// Decode-sized products (1..3 tokens, the vec_dot path) and prefill-sized ones (the GEMM path
+// where a level has one): row counts around the panel sizes (8, 16) and token counts around
+// the tile size (8), so every remainder path runs.
+constexpr Case kCases[] = {
+    {DType::kF32, 7, 5, 3},
+    {DType::kF16, 33, 9, 2},
+    {DType::kBF16, 64, 3, 4},
+    {DType::kQ8_0, 32, 17, 1},
+    {DType::kQ4_0, 96, 7, 5},
+    {DType::kQ4_1, 64, 8, 3},
+    {DType::kQ5_0, 160, 9, 2},
+    {DType::kQ5_1, 32, 1, 7},
+    {DType::kQ2_K, 256, 3, 1},
+    {DType::kQ6_K, 512, 5, 2},
+    {DType::kQ8_0, 64, 37, 19},
+    {DType::kQ4_0, 96, 16, 8},
+    {DType::kQ4_1, 64, 33, 9},
+    {DType::kQ5_0, 32, 17, 17},
+    {DType::kQ5_1, 128, 5, 11},
+    {DType::kQ2_K, 256, 19, 10},
+    {DType::kQ3_K, 512, 17, 9},
+    {DType::kQ4_K, 256, 33, 13},
+    {DType::kQ5_K, 256, 16, 8},
+    {DType::kQ6_K, 512, 18, 12},
+    {DType::kQ8_0, 1024, 40, 64},
+    {DType::kF16, 40, 9, 10},
+    {DType::kF32, 19, 18, 9},
+    {DType::kBF16, 32, 8, 16},
+    {DType::kQ4_K, 1024, 17, 9},
+    {DType::kQ2_K, 768, 16, 8},
+    {DType::kQ6_K, 1024, 7, 20},
+    {DType::kQ5_K, 512, 31, 5},
+    {DType::kQ3_K, 768, 9, 4},
+    {DType::kQ4_0, 2048, 19, 9},
+    // Decode-sized (GEMV on prepared activations where a level has it), odd block counts.
+    {DType::kQ4_0, 224, 19, 1},
+    {DType::kQ5_1, 96, 3, 2},
+    {DType::kQ4_K, 768, 5, 1},
+    {DType::kQ5_K, 256, 17, 3},
+    {DType::kQ3_K, 256, 4, 1},
+    {DType::kQ8_0, 3072, 33, 2},
+};
+
+std::vector<MatmulCase> matmul_cases() {
+    std::vector<MatmulCase> v;
+    for (const testing_util::KernelSet& s : testing_util::kernel_sets()) {
+        for (const Case& c : kCases) v.push_back({&s, c});
+    }
+    return v;
+}
+
+std::string matmul_case_name(const ::testing::TestParamInfo<MatmulCase>& info) {
+    const Case& c = info.param.c;
+    return info.param.set->name + "_" + std::string(dtype_name(c.type)) + "_k" +
+           std::to_string(c.k) + "_r" + std::to_string(c.rows) + "_t" + std::to_string(c.tokens);
+}
+
+class MatmulTest : public ::testing::TestWithParam<MatmulCase> {};
 
 TEST_P(MatmulTest, MatchesDoubleReferenceForAnyThreadCount) {
-    const Case c = GetParam();
+    const Case c = GetParam().c;
+    const CpuKernels& kernels = *GetParam().set->kernels;
     const DTypeTraits& tr = dtype_traits(c.type);
     std::mt19937 rng(static_cast<unsigned>(c.k * 131 + c.rows));
     std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::vector<float> wf(static_cast<size_t>(c.k * c.rows)), x(static_cast<size_t>(c.k * c.tokens));
-    for (float& v : wf) v = dist(rng);
+    std::vector<float> x(static_cast<size_t>(c.k * c.tokens));
     for (float& v : x) v = dist(rng);
-    std::vector<uint8_t> wq(static_cast<size_t>(row_bytes(c.type, c.k) * c.rows));
-    for (int64_t r = 0; r < c.rows; ++r) tr.from_float(&wf[r * c.k], &wq[r * row_bytes(c.type, c.k)], c.k);
+    const std::vector<uint8_t> wq = testing_util::make_weights(c.type, c.k, rng, c.rows);
     TensorView w;
     w.type = c.type;
     w.ne[0] = c.k;
@@ -72,21 +142,73 @@ TEST_P(MatmulTest, MatchesDoubleReferenceForAnyThreadCount) {
             scale[t * c.rows + r] = 1e-5 * m + q8_1_offset_slack(c.type, w.row(r), xq.data(), c.k);
         }
     }
+    std::vector<float> first;
     for (int threads : {1, 2, 3}) {
         ThreadPool pool(threads);
         std::vector<float> y(want.size());
-        matmul(w, x.data(), c.tokens, y.data(), pool);
+        matmul(w, x.data(), c.tokens, y.data(), pool, kernels);
         for (size_t i = 0; i < y.size(); ++i) {
             EXPECT_NEAR(y[i], want[i], scale[i] + 1e-5) << dtype_name(c.type) << " output " << i;
+        }
+        // Work is split by weight rows: every thread count gives the same bits.
+        if (first.empty()) first = y;
+        EXPECT_EQ(0, std::memcmp(first.data(), y.data(), y.size() * sizeof(float)))
+            << threads << " threads";
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MatmulTest, ::testing::ValuesIn(matmul_cases()), matmul_case_name);
+
+// Batch invariance: a token's outputs are the same bits whether it is multiplied alone (the
+// decode path), with a couple of others (GEMV on several rows) or inside a prefill batch (the
+// packed GEMM). Prefix caching and continuous batching rely on it to reproduce a fresh run.
+TEST(Matmul, OutputsDoNotDependOnTheBatch) {
+    for (const testing_util::KernelSet& set : testing_util::kernel_sets()) {
+        for (DType type : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
+                           DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
+                           DType::kF16}) {
+            SCOPED_TRACE(set.name + " " + std::string(dtype_name(type)));
+            const int64_t k = 512, rows = 21, tokens = 11;
+            std::mt19937 rng(static_cast<unsigned>(type) + 5);
+            const std::vector<uint8_t> wq = testing_util::make_weights(type, k, rng, rows);
+            const std::vector<float> x = testing_util::random_floats(k * tokens, rng);
+            TensorView w;
+            w.type = type;
+            w.ne[0] = k;
+            w.ne[1] = rows;
+            w.data = wq.data();
+            ThreadPool pool(2);
+            std::vector<float> batch(static_cast<size_t>(rows * tokens));
+            matmul(w, x.data(), tokens, batch.data(), pool, *set.kernels);
+            for (int64_t t = 0; t < tokens; ++t) {
+                // Alone, and as the first of a pair.
+                std::vector<float> alone(static_cast<size_t>(rows)), pair(static_cast<size_t>(2 * rows));
+                matmul(w, &x[t * k], 1, alone.data(), pool, *set.kernels);
+                if (t + 1 < tokens) matmul(w, &x[t * k], 2, pair.data(), pool, *set.kernels);
+                EXPECT_EQ(0, std::memcmp(alone.data(), &batch[t * rows], rows * sizeof(float)))
+                    << "token " << t << " alone";
+                if (t + 1 < tokens) {
+                    EXPECT_EQ(0, std::memcmp(pair.data(), &batch[t * rows], rows * sizeof(float)))
+                        << "token " << t << " in a pair";
+                }
+            }
         }
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, MatmulTest,
-                         ::testing::Values(Case{DType::kF32, 7, 5, 3}, Case{DType::kF16, 33, 9, 2},
-                                           Case{DType::kBF16, 64, 3, 4}, Case{DType::kQ8_0, 32, 17, 1},
-                                           Case{DType::kQ4_0, 96, 7, 5}, Case{DType::kQ4_1, 64, 8, 3},
-                                           Case{DType::kQ5_0, 160, 9, 2}, Case{DType::kQ5_1, 32, 1, 7}));
+// A row length that is not a multiple of the block size is a malformed tensor: rejected with
+// Error, never read past.
+TEST(Matmul, RejectsRowsThatAreNotBlockMultiples) {
+    std::vector<uint8_t> data(1024);
+    TensorView w;
+    w.type = DType::kQ8_0;
+    w.ne[0] = 48;
+    w.ne[1] = 2;
+    w.data = data.data();
+    std::vector<float> x(48), y(2);
+    ThreadPool pool(1);
+    EXPECT_THROW(matmul(w, x.data(), 1, y.data(), pool), Error);
+}
 
 TEST(GetRows, ConvertsTheRequestedRows) {
     const float table[6] = {1, 2, 3, 4, 5, 6};

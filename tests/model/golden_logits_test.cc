@@ -16,7 +16,8 @@ namespace {
 using testing::models_dir;
 
 // README "Suggested acceptance thresholds". F32 and F16 weights get the strict band (the README
-// measured F16 inside it); every other type the quantized band.
+// measured F16 inside it); every other type the quantized band, except the newer architectures,
+// whose quantized files get the README's measured per-family bands ("Newer architectures").
 struct Band {
     bool strict;
     double max_all;          // per-position max |diff| allowed everywhere
@@ -24,13 +25,20 @@ struct Band {
     double pos_share;
     double mean_max;         // mean |diff| over the file
     double argmax_gap;       // strict: argmax must match where the reference top-1 gap exceeds this
-    int min_argmax_kept;     // quantized: positions whose argmax must match (out of 40)
+    double argmax_share;     // quantized: share of positions whose argmax must match
 };
 
 Band band_for(const std::string& name) {
     const bool strict = name.ends_with("-F32") || name.ends_with("-F16");
-    if (strict) return {true, 0.002, 0.002, 1.0, 0.0003, 0.004, 0};
-    return {false, 0.5, 0.03, 0.97, 0.02, 0.0, 34};
+    if (strict) return {true, 0.002, 0.002, 1.0, 0.0003, 0.004, 0.0};
+    // MLA + lightning-indexer sparse attention: a flipped top-k decision moves a row by up to ~0.5.
+    if (name.starts_with("deepseek32-") || name.starts_with("glm-dsa-")) {
+        return {false, 0.8, 0.3, 0.75, 0.06, 0.0, 0.65};
+    }
+    if (name.starts_with("deepseek4-")) return {false, 0.3, 0.05, 0.85, 0.02, 0.0, 0.85};
+    // Gated-DeltaNet hybrids: the per-head gated RMSNorm amplifies activation rounding.
+    if (name.starts_with("qwen35") || name.starts_with("qwen3next-")) return {false, 0.3, 0.1, 0.8, 0.03, 0.0, 0.8};
+    return {false, 0.5, 0.03, 0.97, 0.02, 0.0, 0.85};  // 34 of 40
 }
 
 struct RowStats {
@@ -77,7 +85,8 @@ void expect_within_band(const std::string& what, const Band& band, const std::ve
     EXPECT_GE(within, static_cast<int>(std::ceil(band.pos_share * static_cast<double>(n_rows))))
         << what << ": positions within " << band.pos_bound;
     EXPECT_LE(sum / static_cast<double>(ref.size()), band.mean_max) << what << ": mean |diff|";
-    EXPECT_GE(kept, band.min_argmax_kept) << what << ": positions with the reference argmax";
+    EXPECT_GE(kept, static_cast<int>(std::ceil(band.argmax_share * static_cast<double>(n_rows))))
+        << what << ": positions with the reference argmax";
 }
 
 class GoldenLogits : public ::testing::TestWithParam<std::string> {

@@ -1,6 +1,7 @@
 // Small vocabularies written on the fly: metadata errors, and behaviour the real fixtures do
 // not reach (merges vs. ignore_merges, missing byte tokens, defaults).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -61,7 +62,8 @@ class CraftedVocab : public ::testing::Test {
     }
 
     std::unique_ptr<Tokenizer> build() {
-        const std::string path = ::testing::TempDir() + "/crafted_vocab.gguf";
+        // ctest runs each test in its own process, several at once: the name must be unique.
+        const std::string path = ::testing::TempDir() + "/crafted_vocab_" + std::to_string(getpid()) + ".gguf";
         w_.write(path);
         const gguf::File file = gguf::File::open(path);
         std::filesystem::remove(path);

@@ -1,35 +1,148 @@
+// The ISA-agnostic matmul driver: activation quantization, the choice between the GEMV (decode)
+// and the packed GEMM (prefill) paths, cache blocking and the split of work over threads.
 #include "kernels/cpu/matmul.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/error.h"
 
 namespace sobre::kernels {
+namespace {
+
+// From this many activation rows on, the packed GEMM is used. Packing costs about one extra pass
+// over the weights (from cache), which a tile repays by unpacking every weight block once for
+// up to kMaxRows activation rows instead of once per row. A rough choice on the reasoning that
+// with 1-3 rows the GEMV's cost is already dominated by reading the weights from DRAM.
+constexpr int64_t kGemmMinTokens = 4;
+// Quantize activations on the pool only when there is enough of them to beat the wake-up cost.
+constexpr int64_t kParallelQuantizeElems = 1 << 15;
+
+// A reusable 64-byte-aligned byte buffer (one per thread: the driver's buffers are
+// thread_local, so concurrent matmuls on different pools never share them).
+class AlignedBuffer {
+   public:
+    uint8_t* get(size_t bytes) {
+        if (storage_.size() < bytes + 64) storage_.resize(bytes + 64);
+        const auto addr = reinterpret_cast<uintptr_t>(storage_.data());
+        return storage_.data() + ((64 - addr % 64) % 64);
+    }
+
+   private:
+    std::vector<uint8_t> storage_;
+};
+
+// Runs fn(t) for every activation row, on the pool when the rows are big enough.
+template <class Fn>
+void for_each_row(int64_t n_tokens, int64_t n_in, ThreadPool& pool, const Fn& fn) {
+    if (n_tokens > 1 && n_tokens * n_in >= kParallelQuantizeElems) {
+        pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end) {
+            for (int64_t t = begin; t < end; ++t) fn(t);
+        });
+    } else {
+        for (int64_t t = 0; t < n_tokens; ++t) fn(t);
+    }
+}
+
+// GEMV path: each weight row is read once and dotted with every activation row while it is
+// still in L1. Threads take contiguous row ranges.
+void matmul_rows(const TensorView& w, const uint8_t* act, int64_t act_row, int64_t n_tokens,
+                 float* y, ThreadPool& pool, VecDotFn dot) {
+    const int64_t n_in = w.ne[0];
+    const int64_t n_out = w.ne[1];
+    const int64_t w_row = w.row_size();
+    pool.parallel_for(n_out, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const uint8_t* wr = w.data + r * w_row;
+            for (int64_t t = 0; t < n_tokens; ++t)
+                y[t * n_out + r] = dot(n_in, wr, act + t * act_row);
+        }
+    });
+}
+
+// GEMV path on prepared activations: the same row split, in blocks of rows small enough to stay
+// in L1 while every activation row passes over them.
+void matmul_gemv(const TensorView& w, const GemmKernels& g, const uint8_t* packed,
+                 int64_t packed_row, int64_t n_tokens, float* y, ThreadPool& pool) {
+    const int64_t n_in = w.ne[0];
+    const int64_t n_out = w.ne[1];
+    const int64_t w_row = w.row_size();
+    const int64_t step = n_tokens == 1 ? n_out : 16;
+    pool.parallel_for(n_out, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; r += step) {
+            const int64_t rows = std::min(step, end - r);
+            for (int64_t t = 0; t < n_tokens; ++t) {
+                g.gemv(w.data + r * w_row, w_row, rows, n_in, packed + t * packed_row,
+                       y + t * n_out + r);
+            }
+        }
+    });
+}
+
+// GEMM path: threads take contiguous ranges of panels (panel_rows weight rows each); a thread
+// packs one panel into its L2-resident buffer and runs it against every activation row, kMaxRows
+// at a time. Each output is computed by the same tile code whatever the thread count.
+void matmul_panels(const TensorView& w, const GemmKernels& g, const uint8_t* packed,
+                   int64_t packed_row, int64_t n_tokens, float* y, ThreadPool& pool) {
+    const int64_t n_in = w.ne[0];
+    const int64_t n_out = w.ne[1];
+    const int64_t w_row = w.row_size();
+    const int64_t p_rows = g.panel_rows;
+    const int64_t n_panels = (n_out + p_rows - 1) / p_rows;
+    const size_t panel_bytes = static_cast<size_t>(g.panel_bytes(n_in));
+    pool.parallel_for(n_panels, [&](int64_t begin, int64_t end) {
+        thread_local AlignedBuffer panel_buf;
+        uint8_t* panel = panel_buf.get(panel_bytes);
+        for (int64_t p = begin; p < end; ++p) {
+            const int64_t row0 = p * p_rows;
+            const int rows = static_cast<int>(std::min(p_rows, n_out - row0));
+            g.pack(w.data + row0 * w_row, w_row, rows, n_in, panel);
+            for (int64_t t = 0; t < n_tokens; t += kMaxRows) {
+                const int r = static_cast<int>(std::min<int64_t>(kMaxRows, n_tokens - t));
+                g.tile[r - 1](panel, packed + t * packed_row, packed_row, n_in,
+                              y + t * n_out + row0, n_out, rows);
+            }
+        }
+    });
+}
+
+}  // namespace
 
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             const CpuKernels& k) {
     const int64_t n_in = w.ne[0];
-    const int64_t n_out = w.ne[1];
     const DType act_type = dtype_traits(w.type).vec_dot_type;
     const QuantizeActFn quantize = k.quantize_act[static_cast<uint32_t>(act_type)];
     const VecDotFn dot = k.vec_dot[static_cast<uint32_t>(w.type)];
     SOBRE_CHECK(quantize != nullptr && dot != nullptr);
-
-    // Activations are converted once per call; the buffer is reused across calls on this thread.
-    thread_local std::vector<uint8_t> act;
+    // Sizes first: a row that is not a block multiple throws here, before anything is read.
     const int64_t act_row = row_bytes(act_type, n_in);
-    act.resize(static_cast<size_t>(act_row * n_tokens));
-    for (int64_t t = 0; t < n_tokens; ++t) quantize(x + t * n_in, act.data() + t * act_row, n_in);
+    (void)w.row_size();
+    if (n_tokens <= 0) return;
 
-    const int64_t w_row = w.row_size();
-    const uint8_t* act_data = act.data();
-    pool.parallel_for(n_out, [&](int64_t begin, int64_t end) {
-        for (int64_t t = 0; t < n_tokens; ++t) {
-            const uint8_t* a = act_data + t * act_row;
-            float* yt = y + t * n_out;
-            for (int64_t r = begin; r < end; ++r) yt[r] = dot(n_in, w.data + r * w_row, a);
-        }
+    // Activations are converted once per call; the buffers are reused across calls on this thread.
+    thread_local AlignedBuffer act_buf;
+    uint8_t* act = act_buf.get(static_cast<size_t>(act_row * n_tokens));
+    const GemmKernels& g = k.gemm[static_cast<uint32_t>(w.type)];
+    const bool gemm = g.panel_rows > 0 && n_tokens >= kGemmMinTokens;
+    if (!gemm && g.gemv == nullptr) {
+        for_each_row(n_tokens, n_in, pool,
+                     [&](int64_t t) { quantize(x + t * n_in, act + t * act_row, n_in); });
+        matmul_rows(w, act, act_row, n_tokens, y, pool, dot);
+        return;
+    }
+    thread_local AlignedBuffer packed_buf;
+    const int64_t packed_row = g.act_bytes(n_in);
+    uint8_t* packed = packed_buf.get(static_cast<size_t>(packed_row * n_tokens));
+    for_each_row(n_tokens, n_in, pool, [&](int64_t t) {
+        quantize(x + t * n_in, act + t * act_row, n_in);
+        g.prep_act(act + t * act_row, n_in, packed + t * packed_row);
     });
+    if (gemm) {
+        matmul_panels(w, g, packed, packed_row, n_tokens, y, pool);
+    } else {
+        matmul_gemv(w, g, packed, packed_row, n_tokens, y, pool);
+    }
 }
 
 void get_rows(const TensorView& table, const int32_t* ids, int64_t n, float* out) {

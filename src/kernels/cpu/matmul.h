@@ -11,9 +11,13 @@ namespace sobre::kernels {
 
 // y[t][r] = sum_k W[r][k] * x[t][k] for the n_rows = w.ne[1] rows of a 2-D weight and n_tokens
 // activation rows of w.ne[0] floats. Activations are first converted to the weight type's
-// vec_dot_type (as llama.cpp does), then each output is one dot product. Work is split by
-// weight rows, so the result does not depend on the thread count.
+// vec_dot_type (as llama.cpp does). Few activation rows (decode) take the GEMV path: the level's
+// gemv over prepared activations, else one vec_dot per output. Many rows (prefill) take the
+// packed GEMM where the level has one for the type (CpuKernels::gemm). Integer sums per block
+// are exact on both paths; they differ only in float summation order. Work is split by weight
+// rows (whole panels on the GEMM path), so the result does not depend on the thread count.
 // REQUIRES: the weight type is computable; x holds n_tokens * w.ne[0] floats, y n_tokens * w.ne[1].
+// Throws Error(kCorrupt) if w.ne[0] is not a multiple of the type's block size.
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             const CpuKernels& k = cpu_kernels());
 

@@ -3,17 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/kernel_table.h"
+
 namespace sobre::kernels {
 
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
-    double sum = 0;
-    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
-    const float mean = static_cast<float>(sum / static_cast<double>(n));
-    const float scale = 1.0f / std::sqrt(mean + eps);
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale;
-    if (w) {
-        for (int64_t i = 0; i < n; ++i) y[i] *= w[i];
-    }
+    cpu_kernels().ops.rms_norm(x, w, y, n, eps);
 }
 
 namespace {
@@ -72,27 +67,21 @@ void rope_apply(const RopeParams& p, const float* cs, float* x, int n_heads, int
     }
 }
 
-void softmax(float* x, int64_t n, float scale) {
-    float mx = -INFINITY;
-    for (int64_t i = 0; i < n; ++i) {
-        x[i] *= scale;
-        mx = std::max(mx, x[i]);
-    }
-    double sum = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        x[i] = std::exp(x[i] - mx);
-        sum += x[i];
-    }
-    const float inv = static_cast<float>(1.0 / sum);
-    for (int64_t i = 0; i < n; ++i) x[i] *= inv;
-}
+void softmax(float* x, int64_t n, float scale) { cpu_kernels().ops.softmax(x, n, scale); }
 
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-        const float g = gate[i];
-        out[i] = g / (1.0f + std::exp(-g)) * up[i];
-    }
+    cpu_kernels().ops.swiglu(gate, up, out, n);
 }
+
+void to_f16(const float* x, uint16_t* y, int64_t n) {
+    cpu_kernels().quantize_act[static_cast<uint32_t>(DType::kF16)](x, y, n);
+}
+
+float dot_f16(const uint16_t* x, const uint16_t* y, int64_t n) {
+    return cpu_kernels().vec_dot[static_cast<uint32_t>(DType::kF16)](n, x, y);
+}
+
+void axpy_f16(float w, const uint16_t* v, float* out, int64_t n) { cpu_kernels().ops.axpy_f16(w, v, out, n); }
 
 void add_inplace(float* y, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += x[i];

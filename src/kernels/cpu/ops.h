@@ -42,4 +42,12 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n);
 // y[i] += x[i]
 void add_inplace(float* y, const float* x, int64_t n);
 
+// f16 helpers for attention over an f16 KV cache (dispatched to the start-up ISA level).
+// y[i] = x[i] rounded to f16 (nearest even, as F16C and llama.cpp's cache writes).
+void to_f16(const float* x, uint16_t* y, int64_t n);
+// sum_i x[i] * y[i] of two f16 rows, accumulated in f32.
+float dot_f16(const uint16_t* x, const uint16_t* y, int64_t n);
+// out[i] += w * v[i] for an f16 row v.
+void axpy_f16(float w, const uint16_t* v, float* out, int64_t n);
+
 }  // namespace sobre::kernels

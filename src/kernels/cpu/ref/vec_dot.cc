@@ -230,12 +230,10 @@ int unpack_q45_K(const uint8_t* scales, const uint8_t* qs, const uint8_t* qh, co
                  int8_t* q, int* scale16) {
     int summ = 0;
     for (int s = 0; s < 8; ++s) {
-        int sc = 0;
-        int mn = 0;
-        k4_scale_min(s, scales, &sc, &mn);
-        scale16[2 * s] = sc;
-        scale16[2 * s + 1] = sc;
-        summ += (bsums[2 * s] + bsums[2 * s + 1]) * mn;
+        const ScaleMin sm = k4_scale_min(s, scales);
+        scale16[2 * s] = sm.scale;
+        scale16[2 * s + 1] = sm.scale;
+        summ += (bsums[2 * s] + bsums[2 * s + 1]) * sm.min;
         const uint8_t* q4 = qs + 32 * (s / 2);
         for (int l = 0; l < 32; ++l) {
             int v = (q4[l] >> (4 * (s % 2))) & 0x0f;
@@ -330,6 +328,11 @@ void fill(CpuKernels& k) {
     k.vec_dot[idx(DType::kQ4_K)] = dot_q4_K;
     k.vec_dot[idx(DType::kQ5_K)] = dot_q5_K;
     k.vec_dot[idx(DType::kQ6_K)] = dot_q6_K;
+
+    k.ops.rms_norm = rms_norm;
+    k.ops.softmax = softmax;
+    k.ops.swiglu = swiglu;
+    k.ops.axpy_f16 = axpy_f16;
 }
 
 }  // namespace sobre::kernels::ref

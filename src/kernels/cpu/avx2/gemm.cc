@@ -1,0 +1,532 @@
+// AVX2 prefill GEMM for the integer types, the same scheme as avx512/gemm.cc with 8-row panels:
+// a 256-bit vector holds 4 consecutive codes of each of 8 rows, vpmaddubsw against a broadcast
+// activation quad advances the 8 rows by 4 elements (two quads are summed in int16 before
+// vpmaddwd widens them, which is exact for codes <= 63), and the per-group scale work is paid
+// once per 8 rows. q8_0 codes are signed and use the sign trick (|w| times sign(a, w)) instead.
+// Code offsets c are removed exactly through the int32 start value -c * sum(a).
+#include <type_traits>
+#include <utility>
+
+#include "core/quant_blocks.h"
+#include "kernels/cpu/avx2/simd.h"
+
+namespace sobre::kernels::avx2 {
+namespace {
+
+constexpr int kPanelRows = 8;
+
+enum class MinKind { kNone, kLegacy, kK };
+
+constexpr int64_t pad64(int64_t b) { return (b + 63) / 64 * 64; }
+
+// Panel per super-block: codes (sb / 4 vectors of 32 bytes: dword i = codes 4q..4q+3 of row i),
+// scales (groups x 8 floats), mins (groups x 8 floats, with a min). Packed activation row:
+// qs (n int8) | d per super-block | start per group (int32 -c * sum, when c != 0) | msum per group
+// (f32, with a min: q8_1's s for the legacy types, d_a * sum for the k-quants).
+template <int kGroupElems, int kGroupCount, int kCodeOffset, MinKind kMinKind,
+          bool kSignedCodes = false>
+struct Layout {
+    static constexpr int kGroup = kGroupElems;
+    static constexpr int kGroups = kGroupCount;
+    static constexpr int kOffset_ = kCodeOffset;
+    static constexpr MinKind kMin_ = kMinKind;
+    static constexpr bool kSigned = kSignedCodes;
+    static constexpr int kSB = kGroup * kGroups;
+    static constexpr bool kHasMin = kMinKind != MinKind::kNone;
+    static constexpr int64_t kPanelSB =
+        int64_t{kSB} * kPanelRows + kGroups * 32 * (kHasMin ? 2 : 1);
+
+    static int64_t panel_bytes(int64_t n) { return n / kSB * kPanelSB; }
+    static int64_t d_offset(int64_t n) { return pad64(n); }
+    static int64_t init_offset(int64_t n) { return d_offset(n) + pad64(n / kSB * 4); }
+    static int64_t msum_offset(int64_t n) {
+        return init_offset(n) + (kOffset_ != 0 ? pad64(n / kGroup * 4) : 0);
+    }
+    static int64_t act_bytes(int64_t n) {
+        return msum_offset(n) + (kHasMin ? pad64(n / kGroup * 4) : 0);
+    }
+};
+
+inline void store32(uint8_t* dst, __m256i v) {
+    _mm256_store_si256(reinterpret_cast<__m256i*>(dst), v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row unpackers: one super-block of one weight row -> codes, scales and mins.
+
+struct Q8_0 {
+    using L = Layout<32, 1, 0, MinKind::kNone, true>;
+    static constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
+    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+        const auto* x = reinterpret_cast<const BlockQ8_0*>(p);
+        store32(codes, load256(x->qs));
+        sc[0] = h2f(x->d);
+    }
+};
+
+struct Q4_0 {
+    using L = Layout<32, 1, 8, MinKind::kNone>;
+    static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
+    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+        const auto* x = reinterpret_cast<const BlockQ4_0*>(p);
+        store32(codes, nibbles32(x->qs));
+        sc[0] = h2f(x->d);
+    }
+};
+
+inline __m256i q5_codes(const uint8_t* qs, const uint8_t* qh) {
+    return _mm256_or_si256(nibbles32(qs), _mm256_and_si256(bits32(qh), _mm256_set1_epi8(0x10)));
+}
+
+struct Q5_0 {
+    using L = Layout<32, 1, 16, MinKind::kNone>;
+    static constexpr int64_t kBlockBytes = sizeof(BlockQ5_0);
+    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+        const auto* x = reinterpret_cast<const BlockQ5_0*>(p);
+        store32(codes, q5_codes(x->qs, x->qh));
+        sc[0] = h2f(x->d);
+    }
+};
+
+struct Q4_1 {
+    using L = Layout<32, 1, 0, MinKind::kLegacy>;
+    static constexpr int64_t kBlockBytes = sizeof(BlockQ4_1);
+    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+        const auto* x = reinterpret_cast<const BlockQ4_1*>(p);
+        store32(codes, nibbles32(x->qs));
+        sc[0] = h2f(x->d);
+        mn[0] = h2f(x->m);
+    }
+};
+
+struct Q5_1 {
+    using L = Layout<32, 1, 0, MinKind::kLegacy>;
+    static constexpr int64_t kBlockBytes = sizeof(BlockQ5_1);
+    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+        const auto* x = reinterpret_cast<const BlockQ5_1*>(p);
+        store32(codes, q5_codes(x->qs, x->qh));
+        sc[0] = h2f(x->d);
+        mn[0] = h2f(x->m);
+    }
+};
+
+// Q4_K / Q5_K scales and mins (core/quant_blocks.h k4_scale_min's bits, ggml's kmask walk).
+inline void k4_scales_mins(const uint8_t* packed, uint8_t* out16) {
+    uint32_t u[4];
+    std::memcpy(u, packed, 12);
+    constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+    u[3] = ((u[2] >> 4) & kLow4) | (((u[1] >> 6) & kLow2) << 4);
+    const uint32_t mins_lo = u[1] & kLow6;
+    u[1] = (u[2] & kLow4) | (((u[0] >> 6) & kLow2) << 4);
+    u[2] = mins_lo;
+    u[0] &= kLow6;
+    std::memcpy(out16, u, 16);
+}
+
+template <bool kHigh>
+struct Q45_K {
+    using L = Layout<32, 8, 0, MinKind::kK>;
+    using Block = std::conditional_t<kHigh, BlockQ5_K, BlockQ4_K>;
+    static constexpr int64_t kBlockBytes = sizeof(Block);
+    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+        const auto* x = reinterpret_cast<const Block*>(p);
+        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        const __m256i m1 = _mm256_set1_epi8(1);
+        for (int j = 0; j < 4; ++j) {
+            const __m256i q4 = load256(x->qs + 32 * j);
+            __m256i lo = _mm256_and_si256(q4, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+            if constexpr (kHigh) {
+                const __m256i hb = load256(x->qh);
+                lo = _mm256_or_si256(
+                    lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), m1), 4));
+                hi = _mm256_or_si256(
+                    hi,
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), m1), 4));
+            }
+            store32(codes + 64 * j, lo);
+            store32(codes + 64 * j + 32, hi);
+        }
+        uint8_t sm[16];
+        k4_scales_mins(x->scales, sm);
+        const float d = h2f(x->d);
+        const float dmin = h2f(x->dmin);
+        for (int s = 0; s < 8; ++s) {
+            sc[s] = d * static_cast<float>(sm[s]);
+            mn[s] = -(dmin * static_cast<float>(sm[8 + s]));
+        }
+    }
+};
+
+struct Q6_K {
+    using L = Layout<16, 16, 32, MinKind::kNone>;
+    static constexpr int64_t kBlockBytes = sizeof(BlockQ6_K);
+    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+        const auto* x = reinterpret_cast<const BlockQ6_K*>(p);
+        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        const __m256i m3 = _mm256_set1_epi8(3);
+        for (int half = 0; half < 2; ++half) {
+            const __m256i ql0 = load256(x->ql + 64 * half);
+            const __m256i ql1 = load256(x->ql + 64 * half + 32);
+            const __m256i qh = load256(x->qh + 32 * half);
+            const __m256i low[4] = {_mm256_and_si256(ql0, m4), _mm256_and_si256(ql1, m4),
+                                    _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                    _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4)};
+            for (int g = 0; g < 4; ++g) {
+                const __m256i high = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * g), m3);
+                store32(codes + 128 * half + 32 * g,
+                        _mm256_or_si256(low[g], _mm256_slli_epi16(high, 4)));
+            }
+        }
+        const float d = h2f(x->d);
+        for (int s = 0; s < 16; ++s) sc[s] = d * static_cast<float>(x->scales[s]);
+    }
+};
+
+struct Q3_K {
+    using L = Layout<16, 16, 4, MinKind::kNone>;
+    static constexpr int64_t kBlockBytes = sizeof(BlockQ3_K);
+    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+        const auto* x = reinterpret_cast<const BlockQ3_K*>(p);
+        const __m256i m3 = _mm256_set1_epi8(3);
+        const __m256i m1 = _mm256_set1_epi8(1);
+        const __m256i hbits = load256(x->hmask);
+        for (int half = 0; half < 2; ++half) {
+            const __m256i q2 = load256(x->qs + 32 * half);
+            for (int j = 0; j < 4; ++j) {
+                const __m256i low = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * j), m3);
+                const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hbits, 4 * half + j), m1);
+                store32(codes + 128 * half + 32 * j,
+                        _mm256_or_si256(low, _mm256_slli_epi16(hb, 2)));
+            }
+        }
+        // The 6-bit scales (ggml's kmask walk; core/quant_blocks.h q3_k_scale).
+        uint32_t aux[4];
+        std::memcpy(aux, x->scales, 12);
+        constexpr uint32_t kLow2 = 0x03030303, kLow4 = 0x0f0f0f0f;
+        const uint32_t tmp = aux[2];
+        aux[2] = ((aux[0] >> 4) & kLow4) | (((tmp >> 4) & kLow2) << 4);
+        aux[3] = ((aux[1] >> 4) & kLow4) | (((tmp >> 6) & kLow2) << 4);
+        aux[0] = (aux[0] & kLow4) | (((tmp >> 0) & kLow2) << 4);
+        aux[1] = (aux[1] & kLow4) | (((tmp >> 2) & kLow2) << 4);
+        uint8_t s6[16];
+        std::memcpy(s6, aux, 16);
+        const float d = h2f(x->d);
+        for (int s = 0; s < 16; ++s) sc[s] = d * static_cast<float>(s6[s] - 32);
+    }
+};
+
+struct Q2_K {
+    using L = Layout<16, 16, 0, MinKind::kK>;
+    static constexpr int64_t kBlockBytes = sizeof(BlockQ2_K);
+    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+        const auto* x = reinterpret_cast<const BlockQ2_K*>(p);
+        const __m256i m3 = _mm256_set1_epi8(3);
+        for (int half = 0; half < 2; ++half) {
+            const __m256i q2 = load256(x->qs + 32 * half);
+            for (int j = 0; j < 4; ++j) {
+                store32(codes + 128 * half + 32 * j,
+                        _mm256_and_si256(_mm256_srli_epi16(q2, 2 * j), m3));
+            }
+        }
+        const float d = h2f(x->d);
+        const float dmin = h2f(x->dmin);
+        for (int s = 0; s < 16; ++s) {
+            sc[s] = d * static_cast<float>(x->scales[s] & 0x0f);
+            mn[s] = -(dmin * static_cast<float>(x->scales[s] >> 4));
+        }
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Packing: 8 rows of a super-block side by side, codes transposed to dword columns by gathers.
+
+template <class T>
+void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* panel) {
+    using L = typename T::L;
+    alignas(64) uint8_t codes[kPanelRows][L::kSB];
+    alignas(64) float sc[kPanelRows][L::kGroups];
+    alignas(64) float mn[kPanelRows][L::kGroups];
+    std::memset(codes, 0, sizeof codes);
+    std::memset(sc, 0, sizeof sc);
+    std::memset(mn, 0, sizeof mn);
+    const __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                            _mm256_set1_epi32(L::kSB / 4));
+    auto* out = static_cast<uint8_t*>(panel);
+    for (int64_t sb = 0; sb < n / L::kSB; ++sb) {
+        for (int r = 0; r < n_rows; ++r)
+            T::unpack(w + r * w_row_bytes + sb * T::kBlockBytes, codes[r], sc[r], mn[r]);
+        for (int q = 0; q < L::kSB / 4; ++q) {
+            const __m256i idx = _mm256_add_epi32(rows, _mm256_set1_epi32(q));
+            store32(out + 32 * q,
+                    _mm256_i32gather_epi32(reinterpret_cast<const int*>(codes), idx, 4));
+        }
+        auto* osc = reinterpret_cast<float*>(out + int64_t{L::kSB} * kPanelRows);
+        for (int g = 0; g < L::kGroups; ++g) {
+            for (int r = 0; r < kPanelRows; ++r) osc[g * kPanelRows + r] = sc[r][g];
+        }
+        if constexpr (L::kHasMin) {
+            float* omn = osc + L::kGroups * kPanelRows;
+            for (int g = 0; g < L::kGroups; ++g) {
+                for (int r = 0; r < kPanelRows; ++r) omn[g * kPanelRows + r] = mn[r][g];
+            }
+        }
+        out += L::kPanelSB;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activation preparation (layouts above).
+
+// Legacy layouts read q8_0 or q8_1 blocks (32 elements = one group = one super-block).
+template <class L, class Block>
+void prep_legacy(const void* a, int64_t n, void* packed) {
+    const auto* y = static_cast<const Block*>(a);
+    auto* base = static_cast<uint8_t*>(packed);
+    auto* d = reinterpret_cast<float*>(base + L::d_offset(n));
+    auto* init = reinterpret_cast<int32_t*>(base + L::init_offset(n));
+    auto* msum = reinterpret_cast<float*>(base + L::msum_offset(n));
+    for (int64_t b = 0; b < n / kQK; ++b) {
+        const __m256i q = load256(y[b].qs);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(base + b * kQK), q);
+        d[b] = h2f(y[b].d);
+        if constexpr (L::kOffset_ != 0)
+            init[b] = -L::kOffset_ * hsum_i32(dot_us8(_mm256_set1_epi8(1), q));
+        if constexpr (L::kHasMin) msum[b] = h2f(y[b].s);
+    }
+}
+
+// K layouts read q8_K blocks; group sums come from bsums (one per 16, two per 32). The min terms
+// are pre-multiplied by the activation's d, so the tile treats every layout alike.
+template <class L>
+void prep_k(const void* a, int64_t n, void* packed) {
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    auto* base = static_cast<uint8_t*>(packed);
+    auto* d = reinterpret_cast<float*>(base + L::d_offset(n));
+    auto* init = reinterpret_cast<int32_t*>(base + L::init_offset(n));
+    auto* msum = reinterpret_cast<float*>(base + L::msum_offset(n));
+    constexpr int kPer = L::kGroup / 16;
+    for (int64_t b = 0; b < n / kQKK; ++b) {
+        std::memcpy(base + b * kQKK, y[b].qs, kQKK);
+        d[b] = y[b].d;
+        for (int g = 0; g < L::kGroups; ++g) {
+            int sum = 0;
+            for (int i = 0; i < kPer; ++i) sum += y[b].bsums[g * kPer + i];
+            if constexpr (L::kOffset_ != 0) init[b * L::kGroups + g] = -L::kOffset_ * sum;
+            if constexpr (L::kHasMin) msum[b * L::kGroups + g] = y[b].d * static_cast<float>(sum);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tile: 8 panel rows x R <= 4 activation rows with every accumulator in a register (16 ymm).
+
+inline __m256i bcast4(const uint8_t* p) { return _mm256_set1_epi32(static_cast<int>(load_u32(p))); }
+
+template <class L, int R>
+void tile_direct(const void* panel, const uint8_t* acts, int64_t stride, int64_t n, float* y,
+                 int64_t ldy, int n_rows) {
+    const int64_t n_sb = n / L::kSB;
+    const int64_t d_off = L::d_offset(n), init_off = L::init_offset(n),
+                  msum_off = L::msum_offset(n);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[R];
+    for (int j = 0; j < R; ++j) acc[j] = _mm256_setzero_ps();
+    const auto* p = static_cast<const uint8_t*>(panel);
+    for (int64_t sb = 0; sb < n_sb; ++sb, p += L::kPanelSB) {
+        const auto* scales = reinterpret_cast<const float*>(p + int64_t{L::kSB} * kPanelRows);
+        const float* mins = scales + L::kGroups * kPanelRows;
+        for (int g = 0; g < L::kGroups; ++g) {
+            const int64_t gi = sb * L::kGroups + g;
+            __m256i isum[R];
+            for (int j = 0; j < R; ++j) {
+                isum[j] = L::kOffset_ != 0 ? _mm256_set1_epi32(reinterpret_cast<const int32_t*>(
+                                                 acts + j * stride + init_off)[gi])
+                                           : _mm256_setzero_si256();
+            }
+            const uint8_t* codes = p + int64_t{g} * L::kGroup * kPanelRows;
+            const uint8_t* qs = acts + sb * L::kSB + g * L::kGroup;
+            if constexpr (L::kSigned) {
+                // |w| times sign(a, w): maddubs pairs stay below 2 * 128 * 127.
+#pragma GCC unroll 8
+                for (int q = 0; q < L::kGroup / 4; ++q) {
+                    const __m256i w =
+                        _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + 32 * q));
+                    const __m256i wa = _mm256_sign_epi8(w, w);
+                    for (int j = 0; j < R; ++j) {
+                        const __m256i s = _mm256_sign_epi8(bcast4(qs + j * stride + 4 * q), w);
+                        isum[j] = _mm256_add_epi32(
+                            isum[j], _mm256_madd_epi16(_mm256_maddubs_epi16(wa, s), ones));
+                    }
+                }
+            } else {
+                // Codes <= 63: two maddubs results add in int16 without overflow (2 * 2 * 63 *
+                // 127).
+#pragma GCC unroll 8
+                for (int q = 0; q < L::kGroup / 4; q += 2) {
+                    const __m256i w0 =
+                        _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + 32 * q));
+                    const __m256i w1 =
+                        _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + 32 * q + 32));
+                    for (int j = 0; j < R; ++j) {
+                        const uint8_t* a = qs + j * stride + 4 * q;
+                        const __m256i p16 =
+                            _mm256_add_epi16(_mm256_maddubs_epi16(w0, bcast4(a)),
+                                             _mm256_maddubs_epi16(w1, bcast4(a + 4)));
+                        isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(p16, ones));
+                    }
+                }
+            }
+            const __m256 sc = _mm256_load_ps(scales + g * kPanelRows);
+            for (int j = 0; j < R; ++j) {
+                const float da = reinterpret_cast<const float*>(acts + j * stride + d_off)[sb];
+                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]),
+                                         _mm256_mul_ps(sc, _mm256_set1_ps(da)), acc[j]);
+                if constexpr (L::kHasMin) {
+                    const float s =
+                        reinterpret_cast<const float*>(acts + j * stride + msum_off)[gi];
+                    acc[j] = _mm256_fmadd_ps(_mm256_load_ps(mins + g * kPanelRows),
+                                             _mm256_set1_ps(s), acc[j]);
+                }
+            }
+        }
+    }
+    const __m256i mask =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(n_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int j = 0; j < R; ++j) _mm256_maskstore_ps(y + j * ldy, mask, acc[j]);
+}
+
+// More than 4 activation rows run as two passes over the (cache-resident) panel.
+template <class L, int R>
+void tile(const void* panel, const uint8_t* acts, int64_t stride, int64_t n, float* y, int64_t ldy,
+          int n_rows) {
+    if constexpr (R <= 4) {
+        tile_direct<L, R>(panel, acts, stride, n, y, ldy, n_rows);
+    } else {
+        tile_direct<L, 4>(panel, acts, stride, n, y, ldy, n_rows);
+        tile_direct<L, R - 4>(panel, acts + 4 * stride, stride, n, y + 4 * ldy, ldy, n_rows);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decode GEMV: the tile's float operations lane for lane (4 rows per vector instead of 8), so a
+// token's outputs are the same bits alone or inside a prefill batch (batch invariance; see
+// avx512/gemm.cc). Group sums are exact and reduced across lanes before the one conversion.
+
+constexpr int kGemvRows = 4;
+constexpr int kGemvPrefetch = 2048;  // bytes ahead of the current block (as the AVX-512 GEMV)
+
+inline __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+inline __m128i reduce4(__m128i v0, __m128i v1, __m128i v2, __m128i v3) {
+    return _mm_hadd_epi32(_mm_hadd_epi32(v0, v1), _mm_hadd_epi32(v2, v3));
+}
+
+// sum(code * a) over one group of one row as int32 lanes (exact: see the tile's bounds).
+template <int kGroup, bool kSigned>
+inline auto group_dot(const uint8_t* codes, const uint8_t* a) {
+    if constexpr (kGroup == 32) {
+        return kSigned ? dot_ss8(load256(codes), load256(a)) : dot_us8(load256(codes), load256(a));
+    } else {
+        const __m128i c = load128(codes);
+        const __m128i x = load128(a);
+        const __m128i u = kSigned ? _mm_sign_epi8(c, c) : c;
+        const __m128i s = kSigned ? _mm_sign_epi8(x, c) : x;
+        return _mm_madd_epi16(_mm_maddubs_epi16(u, s), _mm_set1_epi16(1));
+    }
+}
+
+template <class T>
+void gemv(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n, const uint8_t* act,
+          float* y) {
+    using L = typename T::L;
+    const auto* da = reinterpret_cast<const float*>(act + L::d_offset(n));
+    const auto* init = reinterpret_cast<const int32_t*>(act + L::init_offset(n));
+    const auto* ms = reinterpret_cast<const float*>(act + L::msum_offset(n));
+    alignas(64) uint8_t codes[kGemvRows][L::kSB];
+    float sc[kGemvRows][L::kGroups];
+    float mn[kGemvRows][L::kGroups];
+    alignas(16) float sct[L::kGroups][kGemvRows];
+    alignas(16) float mnt[L::kGroups][kGemvRows];
+    for (int64_t r0 = 0; r0 < n_rows; r0 += kGemvRows) {
+        const int nr = static_cast<int>(n_rows - r0 < kGemvRows ? n_rows - r0 : kGemvRows);
+        if (nr < kGemvRows) {
+            std::memset(codes, 0, sizeof codes);
+            std::memset(sc, 0, sizeof sc);
+            std::memset(mn, 0, sizeof mn);
+        }
+        __m128 acc = _mm_setzero_ps();
+        for (int64_t sb = 0; sb < n / L::kSB; ++sb) {
+            for (int r = 0; r < nr; ++r) {
+                const uint8_t* blk = w + (r0 + r) * w_row_bytes + sb * T::kBlockBytes;
+                _mm_prefetch(reinterpret_cast<const char*>(blk) + kGemvPrefetch, _MM_HINT_T0);
+                T::unpack(blk, codes[r], sc[r], mn[r]);
+            }
+            for (int g = 0; g < L::kGroups; ++g) {
+                for (int r = 0; r < kGemvRows; ++r) {
+                    sct[g][r] = sc[r][g];
+                    if constexpr (L::kHasMin) mnt[g][r] = mn[r][g];
+                }
+            }
+            const uint8_t* a = act + sb * L::kSB;
+            for (int g = 0; g < L::kGroups; ++g) {
+                const int64_t gi = sb * L::kGroups + g;
+                const int off = g * L::kGroup;
+                constexpr int kG = L::kGroup;
+                constexpr bool kS = L::kSigned;
+                __m128i isum = reduce4(group_dot<kG, kS>(codes[0] + off, a + off),
+                                       group_dot<kG, kS>(codes[1] + off, a + off),
+                                       group_dot<kG, kS>(codes[2] + off, a + off),
+                                       group_dot<kG, kS>(codes[3] + off, a + off));
+                if constexpr (L::kOffset_ != 0) isum = _mm_add_epi32(isum, _mm_set1_epi32(init[gi]));
+                const __m128 s = _mm_load_ps(sct[g]);
+                acc = _mm_fmadd_ps(_mm_cvtepi32_ps(isum), _mm_mul_ps(s, _mm_set1_ps(da[sb])), acc);
+                if constexpr (L::kHasMin) {
+                    acc = _mm_fmadd_ps(_mm_load_ps(mnt[g]), _mm_set1_ps(ms[gi]), acc);
+                }
+            }
+        }
+        const __m128i mask = _mm_cmpgt_epi32(_mm_set1_epi32(nr), _mm_setr_epi32(0, 1, 2, 3));
+        _mm_maskstore_ps(y + r0, mask, acc);
+    }
+}
+
+template <class T, int... kR>
+void set_tiles(GemmKernels& g, std::integer_sequence<int, kR...>) {
+    ((g.tile[kR] = tile<typename T::L, kR + 1>), ...);
+}
+
+template <class T, void (*kPrep)(const void*, int64_t, void*)>
+GemmKernels gemm_of() {
+    using L = typename T::L;
+    GemmKernels g;
+    g.panel_rows = kPanelRows;
+    g.panel_bytes = L::panel_bytes;
+    g.pack = pack<T>;
+    g.act_bytes = L::act_bytes;
+    g.prep_act = kPrep;
+    set_tiles<T>(g, std::make_integer_sequence<int, kMaxRows>{});
+    g.gemv = gemv<T>;
+    return g;
+}
+
+constexpr size_t idx(DType t) { return static_cast<size_t>(t); }
+
+}  // namespace
+
+void fill_gemm(CpuKernels& k) {
+    k.gemm[idx(DType::kQ8_0)] = gemm_of<Q8_0, prep_legacy<Q8_0::L, BlockQ8_0>>();
+    k.gemm[idx(DType::kQ4_0)] = gemm_of<Q4_0, prep_legacy<Q4_0::L, BlockQ8_0>>();
+    k.gemm[idx(DType::kQ5_0)] = gemm_of<Q5_0, prep_legacy<Q5_0::L, BlockQ8_0>>();
+    k.gemm[idx(DType::kQ4_1)] = gemm_of<Q4_1, prep_legacy<Q4_1::L, BlockQ8_1>>();
+    k.gemm[idx(DType::kQ5_1)] = gemm_of<Q5_1, prep_legacy<Q5_1::L, BlockQ8_1>>();
+    k.gemm[idx(DType::kQ4_K)] = gemm_of<Q45_K<false>, prep_k<Q45_K<false>::L>>();
+    k.gemm[idx(DType::kQ5_K)] = gemm_of<Q45_K<true>, prep_k<Q45_K<true>::L>>();
+    k.gemm[idx(DType::kQ6_K)] = gemm_of<Q6_K, prep_k<Q6_K::L>>();
+    k.gemm[idx(DType::kQ3_K)] = gemm_of<Q3_K, prep_k<Q3_K::L>>();
+    k.gemm[idx(DType::kQ2_K)] = gemm_of<Q2_K, prep_k<Q2_K::L>>();
+}
+
+}  // namespace sobre::kernels::avx2

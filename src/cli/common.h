@@ -18,6 +18,7 @@ void add_synth(CLI::App& app);
 void add_serve(CLI::App& app);
 void add_quantize(CLI::App& app);
 void add_template(CLI::App& app);
+void add_bench(CLI::App& app);
 void add_tokenize(CLI::App& app);  // tokenize and detokenize
 void add_audit(CLI::App& app);
 

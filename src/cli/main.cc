@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     sobre::cli::add_quantize(app);
     sobre::cli::add_tokenize(app);
     sobre::cli::add_template(app);
+    sobre::cli::add_bench(app);
 #ifdef SOBRE_HAVE_SERVER
     sobre::cli::add_serve(app);
     sobre::cli::add_audit(app);

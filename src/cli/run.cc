@@ -1,5 +1,5 @@
-// `sobre run`: generates a continuation and streams it as it is produced. Until the tokenizer
-// lands, the prompt is given and printed as token ids.
+// `sobre run`: generates a continuation and streams it as it is produced: text in and text out
+// with -p (the model's tokenizer), or token ids in and out with --tokens.
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -10,6 +10,7 @@
 #include "model/model.h"
 #include "runtime/kv_cache.h"
 #include "runtime/sampler.h"
+#include "tokenizer/tokenizer.h"
 
 namespace sobre::cli {
 namespace {
@@ -17,6 +18,7 @@ namespace {
 struct RunArgs {
     std::string model;
     std::string tokens;
+    std::string prompt;
     int n_predict = 32;
     int threads = default_threads();
     int64_t ctx = 4096;
@@ -26,9 +28,18 @@ struct RunArgs {
 };
 
 void run_generate(RunArgs a) {
-    const std::vector<int32_t> prompt = parse_token_ids(a.tokens, "--tokens");
-    if (prompt.empty()) fail(ErrorKind::kInvalidArgument, "--tokens: the prompt is empty");
+    if (a.tokens.empty() == a.prompt.empty()) fail(ErrorKind::kInvalidArgument, "give exactly one of -p TEXT and --tokens IDS");
     const auto model = model::load_model(a.model);
+    // Text mode prints text through a streaming decoder (whole UTF-8 characters only).
+    std::unique_ptr<tokenizer::Tokenizer> tok;
+    std::vector<int32_t> prompt;
+    if (!a.prompt.empty()) {
+        tok = tokenizer::Tokenizer::from_gguf(model->file());
+        prompt = tok->encode(a.prompt, true, true);
+    } else {
+        prompt = parse_token_ids(a.tokens, "--tokens");
+    }
+    if (prompt.empty()) fail(ErrorKind::kInvalidArgument, "the prompt is empty");
     const model::ModelInfo& info = model->info();
     const int64_t ctx = std::min<int64_t>(a.ctx, info.n_ctx_train);
     const int64_t total = static_cast<int64_t>(prompt.size()) + a.n_predict;
@@ -42,6 +53,8 @@ void run_generate(RunArgs a) {
     runtime::KvCache kv(info.kv, limit);
     ThreadPool pool(a.threads);
     runtime::Sampler sampler(a.sampling);
+    std::unique_ptr<tokenizer::StreamDecoder> decoder;
+    if (tok) decoder = std::make_unique<tokenizer::StreamDecoder>(*tok);
     std::vector<float> logits(static_cast<size_t>(info.n_vocab));
 
     model::Batch batch;
@@ -54,13 +67,19 @@ void run_generate(RunArgs a) {
             std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(a.sampling.seed));
         }
         const int32_t next = sampler.sample(logits.data(), info.n_vocab);
-        std::printf("%s%d", i ? " " : "", next);
+        const bool end = tok ? tok->is_eog(next) : (eos && static_cast<uint32_t>(next) == *eos);
+        if (!a.ignore_eos && end) break;
+        if (decoder) {
+            std::fputs(decoder->push(next).c_str(), stdout);
+        } else {
+            std::printf("%s%d", i ? " " : "", next);
+        }
         std::fflush(stdout);
-        if (!a.ignore_eos && eos && static_cast<uint32_t>(next) == *eos) break;
         if (pos == limit) break;
         batch.clear();
         batch.add(next, pos++, 0, true);
     }
+    if (decoder) std::fputs(decoder->flush().c_str(), stdout);
     std::printf("\n");
 }
 
@@ -70,7 +89,8 @@ void add_run(CLI::App& app) {
     auto args = std::make_shared<RunArgs>();
     CLI::App* cmd = app.add_subcommand("run", "Generate a continuation of a prompt, streamed as it is produced");
     cmd->add_option("-m,--model", args->model, "GGUF model file")->required();
-    cmd->add_option("--tokens", args->tokens, "prompt as whitespace-separated token ids")->required();
+    cmd->add_option("-p,--prompt", args->prompt, "prompt text (tokenized with the model's tokenizer; BOS per metadata)");
+    cmd->add_option("--tokens", args->tokens, "prompt as whitespace-separated token ids (ids are printed back)");
     cmd->add_option("-n,--n-predict", args->n_predict, "tokens to generate")->check(CLI::Range(0, 1 << 20));
     cmd->add_option("-t,--threads", args->threads, "threads")->check(CLI::Range(1, 1024));
     cmd->add_option("-c,--ctx-size", args->ctx, "context size")->check(CLI::PositiveNumber);

@@ -49,6 +49,7 @@ expect token-out-of-range 2 "token id 600" -- "$sobre" logits -m "$models/llama-
 expect over-long-prompt 1 "longer than the context of 8" -- "$sobre" logits -m "$models/llama-F32.gguf" --tokens-file "$tokens" -c 8 -o "$work/out.f32"
 expect missing-flag 2 "--tokens-file" -- "$sobre" logits -m "$models/llama-F32.gguf" -o "$work/out.f32"
 expect unknown-subcommand 2 "frobnicate" -- "$sobre" frobnicate
+expect run-both-prompts 2 "exactly one of -p TEXT and --tokens IDS" -- "$sobre" run -m "$models/llama-F32.gguf" -p "hi" --tokens "1 2" -n 2
 expect run-token-range 2 "token id 9999" -- "$sobre" run -m "$models/llama-F32.gguf" --tokens "1 9999" -n 2
 expect run-over-long 1 "longer than the context of 2" -- "$sobre" run -m "$models/llama-F32.gguf" --tokens "1 2 3" -c 2 -n 2
 expect synth-bad-type 2 "--type 'q9_9'" -- "$sobre" synth --preset tiny --type q9_9 -o "$work/out.f32"

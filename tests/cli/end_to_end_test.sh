@@ -25,6 +25,10 @@ g1=$("$sobre" run -m "$work/tiny.gguf" --tokens "1 300 301" -n 8 --temp 0 -t 1 -
 g2=$("$sobre" run -m "$work/tiny.gguf" --tokens "1 300 301" -n 8 --temp 0 -t 2 --ignore-eos)
 check greedy-same-across-threads test "$g1" = "$g2"
 
+t1=$("$sobre" run -m "$work/tiny.gguf" -p "Once upon a time" -n 8 --seed 3 -t 2 --ignore-eos)
+t2=$("$sobre" run -m "$work/tiny.gguf" -p "Once upon a time" -n 8 --seed 3 -t 2 --ignore-eos)
+check run-text-prompt-deterministic test -n "$t1" -a "$t1" = "$t2"
+
 "$sobre" inspect "$work/tiny.gguf" >"$work/inspect.txt"
 check inspect-arch grep -q "^architecture: llama" "$work/inspect.txt"
 check inspect-tokenizer grep -q "^tokenizer: llama, pre default, 512 tokens" "$work/inspect.txt"

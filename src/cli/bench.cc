@@ -135,11 +135,10 @@ WeightStats weight_stats(const model::Model& m) {
         }
     }
     if (const auto ftype = f.get_u32("general.file_type")) {
+        // Aliases share a file type (Q4_K = Q4_K_M): the longest name is the specific one.
         for (const gguf::QuantTarget& q : gguf::quant_targets()) {
-            if (q.ftype == *ftype) {
+            if (q.ftype == *ftype && q.name.size() > s.type_name.size())
                 s.type_name = std::string(q.name);
-                break;
-            }
         }
     }
     if (s.type_name.empty() && !by_type.empty()) {

@@ -164,11 +164,11 @@ INSTANTIATE_TEST_SUITE_P(Types, MatmulTest, ::testing::ValuesIn(matmul_cases()),
 // packed GEMM). Prefix caching and continuous batching rely on it to reproduce a fresh run.
 TEST(Matmul, OutputsDoNotDependOnTheBatch) {
     for (const testing_util::KernelSet& set : testing_util::kernel_sets()) {
-        for (DType type : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
-                           DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
-                           DType::kF16}) {
+        for (DType type :
+             {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ2_K,
+              DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kF16}) {
             SCOPED_TRACE(set.name + " " + std::string(dtype_name(type)));
-            const int64_t k = 512, rows = 21, tokens = 11;
+            const int64_t k = 2048, rows = 21, tokens = 11;
             std::mt19937 rng(static_cast<unsigned>(type) + 5);
             const std::vector<uint8_t> wq = testing_util::make_weights(type, k, rng, rows);
             const std::vector<float> x = testing_util::random_floats(k * tokens, rng);
@@ -182,7 +182,8 @@ TEST(Matmul, OutputsDoNotDependOnTheBatch) {
             matmul(w, x.data(), tokens, batch.data(), pool, *set.kernels);
             for (int64_t t = 0; t < tokens; ++t) {
                 // Alone, and as the first of a pair.
-                std::vector<float> alone(static_cast<size_t>(rows)), pair(static_cast<size_t>(2 * rows));
+                std::vector<float> alone(static_cast<size_t>(rows)),
+                    pair(static_cast<size_t>(2 * rows));
                 matmul(w, &x[t * k], 1, alone.data(), pool, *set.kernels);
                 if (t + 1 < tokens) matmul(w, &x[t * k], 2, pair.data(), pool, *set.kernels);
                 EXPECT_EQ(0, std::memcmp(alone.data(), &batch[t * rows], rows * sizeof(float)))

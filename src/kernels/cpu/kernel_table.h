@@ -22,16 +22,16 @@ using QuantizeActFn = void (*)(const float* src, void* dst, int64_t n);
 // Activation rows one GEMM tile call handles at most (tile[r - 1] handles r rows).
 constexpr int kMaxRows = 8;
 
-// Prefill GEMM of one weight type, in three steps that the ISA-agnostic driver (matmul.cc)
-// sequences: weights are packed `panel_rows` rows at a time into a cache-resident panel (BLAS
-// style packing, per call; the file's weights are never modified or copied whole), activation
-// rows already in the vec_dot_type are converted once into the form the tile reads, and each
-// tile multiplies one panel by up to kMaxRows activation rows. The panel and packed activation
-// layouts are private to the ISA level that fills the entry. Integer sums per block are exact,
-// as in vec_dot; only the float accumulation order differs from the vec_dot path.
+// Prefill GEMM of one weight type (STYLE §9.3's gemm_tile[type][rows], with the packing made
+// explicit), in three steps that the ISA-agnostic driver (matmul.cc) sequences: weights are
+// packed `panel_rows` rows at a time into a cache-resident panel (BLAS-style packing, per call;
+// the file's weights are never modified or copied whole), activation rows already in the
+// vec_dot_type are converted once into the form the tile reads, and each tile multiplies one
+// panel by up to kMaxRows activation rows. The panel and packed activation layouts are private
+// to the ISA level that fills the entry. Integer sums per block are exact, as in vec_dot.
 struct GemmKernels {
-    int panel_rows =
-        0;  // weight rows per panel; 0: no GEMM for this type (the driver uses vec_dot)
+    // Weight rows per panel; 0: no GEMM for this type (the driver uses vec_dot).
+    int panel_rows = 0;
     // Bytes of one panel for rows of n elements.
     int64_t (*panel_bytes)(int64_t n) = nullptr;
     // Packs rows [0, n_rows) of `w` (n_rows <= panel_rows, row r at w + r * w_row_bytes) into
@@ -41,16 +41,17 @@ struct GemmKernels {
     // Bytes of one packed activation row of n elements (a multiple of 64).
     int64_t (*act_bytes)(int64_t n) = nullptr;
     // Converts one vec_dot_type activation row of n elements into its packed form (64-byte
-    // aligned).
+    // aligned); the GEMV reads the same form.
     void (*prep_act)(const void* a, int64_t n, void* packed) = nullptr;
     // y[j * ldy + i] = (panel row i) . (packed activation row j) for i < n_rows, j < r, where
     // tile[r - 1] is called and activation row j starts at acts + j * act_stride.
     void (*tile[kMaxRows])(const void* panel, const uint8_t* acts, int64_t act_stride, int64_t n,
                            float* y, int64_t ldy, int n_rows) = {};
     // Decode: y[i] = (weight row i) . (one packed activation row) for i < n_rows, with the weight
-    // rows in the file's format (row i at w + i * w_row_bytes). It must give the same bits as the
-    // tiles (batch invariance: a token's outputs may not depend on the batch it is computed in).
-    // Every level that sets the tiles sets this too.
+    // rows in the file's format (row i at w + i * w_row_bytes). Batch invariance: a token's
+    // outputs may not depend on the batch it is computed in, so this must give the tiles' bits;
+    // where it is null, the level's vec_dot must (the k-quants end every super-block with the
+    // same fma_step in both). Tested by Matmul.OutputsDoNotDependOnTheBatch.
     void (*gemv)(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n,
                  const uint8_t* act, float* y) = nullptr;
 };
@@ -68,7 +69,7 @@ struct CpuOps {
     // out[d] += w * f16 row v[d] for d < n (attention's weighted sum of V rows).
     void (*axpy_f16)(float w, const uint16_t* v, float* out, int64_t n) = nullptr;
     // Attention of queries over one KV head (contract: kernels/cpu/attention.h). Null: the
-    // driver's per-row path over this table's f16 dot product and axpy.
+    // per-row path of kernels/cpu/attention.cc over this table's f16 dot product and axpy.
     void (*attend)(const AttnArgs& a, float* scratch) = nullptr;
 };
 

@@ -31,9 +31,11 @@ void rope_cache(const RopeParams& p, int64_t pos, float* cs) {
     const float theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(p.n_dims));
     float corr_lo = 0, corr_hi = 0;
     if (p.ext_factor != 0.0f) {
-        corr_lo = std::max(0.0f, std::floor(yarn_corr_dim(p.n_dims, p.n_ctx_orig, p.beta_fast, p.freq_base)));
-        corr_hi = std::min(static_cast<float>(p.n_dims - 1),
-                           std::ceil(yarn_corr_dim(p.n_dims, p.n_ctx_orig, p.beta_slow, p.freq_base)));
+        corr_lo = std::max(
+            0.0f, std::floor(yarn_corr_dim(p.n_dims, p.n_ctx_orig, p.beta_fast, p.freq_base)));
+        corr_hi =
+            std::min(static_cast<float>(p.n_dims - 1),
+                     std::ceil(yarn_corr_dim(p.n_dims, p.n_ctx_orig, p.beta_slow, p.freq_base)));
     }
     float theta_extrap = static_cast<float>(pos);
     for (int i0 = 0; i0 < p.n_dims; i0 += 2) {
@@ -81,7 +83,9 @@ float dot_f16(const uint16_t* x, const uint16_t* y, int64_t n) {
     return cpu_kernels().vec_dot[static_cast<uint32_t>(DType::kF16)](n, x, y);
 }
 
-void axpy_f16(float w, const uint16_t* v, float* out, int64_t n) { cpu_kernels().ops.axpy_f16(w, v, out, n); }
+void axpy_f16(float w, const uint16_t* v, float* out, int64_t n) {
+    cpu_kernels().ops.axpy_f16(w, v, out, n);
+}
 
 void add_inplace(float* y, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += x[i];

@@ -1,9 +1,14 @@
-// AVX2 prefill GEMM for the integer types, the same scheme as avx512/gemm.cc with 8-row panels:
-// a 256-bit vector holds 4 consecutive codes of each of 8 rows, vpmaddubsw against a broadcast
+// AVX2 prefill GEMM for the integer types, the scheme of avx512/gemm.cc with 8-row panels: a
+// 256-bit vector holds 4 consecutive codes of each of 8 rows, vpmaddubsw against a broadcast
 // activation quad advances the 8 rows by 4 elements (two quads are summed in int16 before
 // vpmaddwd widens them, which is exact for codes <= 63), and the per-group scale work is paid
-// once per 8 rows. q8_0 codes are signed and use the sign trick (|w| times sign(a, w)) instead.
-// Code offsets c are removed exactly through the int32 start value -c * sum(a).
+// once per 8 rows. q8_0 codes are signed and use the sign trick (|w| times sign(a, w)). Code
+// offsets c are removed exactly through the int32 start value -c * sum(a). As on AVX-512, the
+// legacy types scale per block in float and the k-quants apply sub-block scales in integers
+// with one float step per super-block (fma_step, shared with this level's vec_dot); the legacy
+// types decode through gemv() below, which repeats the tile's float steps. So every output is
+// independent of the batch it is computed in.
+#include <cstddef>
 #include <type_traits>
 #include <utility>
 
@@ -14,15 +19,17 @@ namespace sobre::kernels::avx2 {
 namespace {
 
 constexpr int kPanelRows = 8;
+constexpr int kGemvPrefetch = 2048;  // bytes ahead of the current block (as avx512/gemm.cc)
 
 enum class MinKind { kNone, kLegacy, kK };
 
 constexpr int64_t pad64(int64_t b) { return (b + 63) / 64 * 64; }
 
-// Panel per super-block: codes (sb / 4 vectors of 32 bytes: dword i = codes 4q..4q+3 of row i),
-// scales (groups x 8 floats), mins (groups x 8 floats, with a min). Packed activation row:
-// qs (n int8) | d per super-block | start per group (int32 -c * sum, when c != 0) | msum per group
-// (f32, with a min: q8_1's s for the legacy types, d_a * sum for the k-quants).
+// Panel, per super-block: codes (sb / 4 vectors of 32 bytes: dword i = codes 4q..4q+3 of row i);
+// legacy: f32 d [8], f32 m [8] (q4_1/q5_1); k: int32 scales [groups][8], int32 mins [groups][8]
+// (with a min), f32 d [8], f32 -dmin [8] (with a min). Packed activation row: qs (n int8) | f32 d
+// per super-block | aux per group: int32 -c * sum(a) (legacy, c != 0), f32 s (q4_1/q5_1), int32
+// sum(a) (k-quants).
 template <int kGroupElems, int kGroupCount, int kCodeOffset, MinKind kMinKind,
           bool kSignedCodes = false>
 struct Layout {
@@ -33,19 +40,19 @@ struct Layout {
     static constexpr bool kSigned = kSignedCodes;
     static constexpr int kSB = kGroup * kGroups;
     static constexpr bool kHasMin = kMinKind != MinKind::kNone;
+    static constexpr bool kK = kGroupCount > 1;
+    static constexpr int kMinVecs = kHasMin ? 2 : 1;
     static constexpr int64_t kPanelSB =
-        int64_t{kSB} * kPanelRows + kGroups * 32 * (kHasMin ? 2 : 1);
+        int64_t{kSB} * kPanelRows + int64_t{kGroups} * 32 * kMinVecs + (kK ? 32 * kMinVecs : 0);
 
     static int64_t panel_bytes(int64_t n) { return n / kSB * kPanelSB; }
     static int64_t d_offset(int64_t n) { return pad64(n); }
-    static int64_t init_offset(int64_t n) { return d_offset(n) + pad64(n / kSB * 4); }
-    static int64_t msum_offset(int64_t n) {
-        return init_offset(n) + (kOffset_ != 0 ? pad64(n / kGroup * 4) : 0);
-    }
-    static int64_t act_bytes(int64_t n) {
-        return msum_offset(n) + (kHasMin ? pad64(n / kGroup * 4) : 0);
-    }
+    static int64_t aux_offset(int64_t n) { return d_offset(n) + pad64(n / kSB * 4); }
+    static int64_t act_bytes(int64_t n) { return aux_offset(n) + pad64(n / kGroup * 4); }
 };
+
+// ---------------------------------------------------------------------------------------------
+// Row unpackers: one super-block of one weight row -> codes and its scales.
 
 inline void store32(uint8_t* dst, __m256i v) {
     _mm256_store_si256(reinterpret_cast<__m256i*>(dst), v);
@@ -56,20 +63,32 @@ inline void store32(uint8_t* dst, __m256i v) {
 
 struct Q8_0 {
     using L = Layout<32, 1, 0, MinKind::kNone, true>;
+    using Block = BlockQ8_0;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+    // The block's 32 codes (the panel's convention), in a register.
+    static __m256i codes(const uint8_t* p) {
         const auto* x = reinterpret_cast<const BlockQ8_0*>(p);
-        store32(codes, load256(x->qs));
+        return load256(x->qs);
+    }
+    static void unpack(const uint8_t* p, uint8_t* codes_out, float* sc, float*) {
+        const auto* x = reinterpret_cast<const BlockQ8_0*>(p);
+        store32(codes_out, codes(p));
         sc[0] = h2f(x->d);
     }
 };
 
 struct Q4_0 {
     using L = Layout<32, 1, 8, MinKind::kNone>;
+    using Block = BlockQ4_0;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+    // The block's 32 codes (the panel's convention), in a register.
+    static __m256i codes(const uint8_t* p) {
         const auto* x = reinterpret_cast<const BlockQ4_0*>(p);
-        store32(codes, nibbles32(x->qs));
+        return nibbles32(x->qs);
+    }
+    static void unpack(const uint8_t* p, uint8_t* codes_out, float* sc, float*) {
+        const auto* x = reinterpret_cast<const BlockQ4_0*>(p);
+        store32(codes_out, codes(p));
         sc[0] = h2f(x->d);
     }
 };
@@ -80,20 +99,33 @@ inline __m256i q5_codes(const uint8_t* qs, const uint8_t* qh) {
 
 struct Q5_0 {
     using L = Layout<32, 1, 16, MinKind::kNone>;
+    using Block = BlockQ5_0;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ5_0);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+    // The block's 32 codes (the panel's convention), in a register.
+    static __m256i codes(const uint8_t* p) {
         const auto* x = reinterpret_cast<const BlockQ5_0*>(p);
-        store32(codes, q5_codes(x->qs, x->qh));
+        return q5_codes(x->qs, x->qh);
+    }
+    static void unpack(const uint8_t* p, uint8_t* codes_out, float* sc, float*) {
+        const auto* x = reinterpret_cast<const BlockQ5_0*>(p);
+        store32(codes_out, codes(p));
         sc[0] = h2f(x->d);
     }
 };
 
 struct Q4_1 {
     using L = Layout<32, 1, 0, MinKind::kLegacy>;
+    using Block = BlockQ4_1;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ4_1);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+    static constexpr int kMOffset = offsetof(BlockQ4_1, m);
+    // The block's 32 codes (the panel's convention), in a register.
+    static __m256i codes(const uint8_t* p) {
         const auto* x = reinterpret_cast<const BlockQ4_1*>(p);
-        store32(codes, nibbles32(x->qs));
+        return nibbles32(x->qs);
+    }
+    static void unpack(const uint8_t* p, uint8_t* codes_out, float* sc, float* mn) {
+        const auto* x = reinterpret_cast<const BlockQ4_1*>(p);
+        store32(codes_out, codes(p));
         sc[0] = h2f(x->d);
         mn[0] = h2f(x->m);
     }
@@ -101,10 +133,17 @@ struct Q4_1 {
 
 struct Q5_1 {
     using L = Layout<32, 1, 0, MinKind::kLegacy>;
+    using Block = BlockQ5_1;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ5_1);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+    static constexpr int kMOffset = offsetof(BlockQ5_1, m);
+    // The block's 32 codes (the panel's convention), in a register.
+    static __m256i codes(const uint8_t* p) {
         const auto* x = reinterpret_cast<const BlockQ5_1*>(p);
-        store32(codes, q5_codes(x->qs, x->qh));
+        return q5_codes(x->qs, x->qh);
+    }
+    static void unpack(const uint8_t* p, uint8_t* codes_out, float* sc, float* mn) {
+        const auto* x = reinterpret_cast<const BlockQ5_1*>(p);
+        store32(codes_out, codes(p));
         sc[0] = h2f(x->d);
         mn[0] = h2f(x->m);
     }
@@ -128,7 +167,8 @@ struct Q45_K {
     using L = Layout<32, 8, 0, MinKind::kK>;
     using Block = std::conditional_t<kHigh, BlockQ5_K, BlockQ4_K>;
     static constexpr int64_t kBlockBytes = sizeof(Block);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+    static void unpack(const uint8_t* p, uint8_t* codes, int32_t* sc, int32_t* mn, float* d,
+                       float* ndmin) {
         const auto* x = reinterpret_cast<const Block*>(p);
         const __m256i m4 = _mm256_set1_epi8(0x0f);
         const __m256i m1 = _mm256_set1_epi8(1);
@@ -138,30 +178,29 @@ struct Q45_K {
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
             if constexpr (kHigh) {
                 const __m256i hb = load256(x->qh);
-                lo = _mm256_or_si256(
-                    lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), m1), 4));
-                hi = _mm256_or_si256(
-                    hi,
-                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), m1), 4));
+                const __m256i b0 = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), m1);
+                const __m256i b1 = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), m1);
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(b0, 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(b1, 4));
             }
             store32(codes + 64 * j, lo);
             store32(codes + 64 * j + 32, hi);
         }
         uint8_t sm[16];
         k4_scales_mins(x->scales, sm);
-        const float d = h2f(x->d);
-        const float dmin = h2f(x->dmin);
         for (int s = 0; s < 8; ++s) {
-            sc[s] = d * static_cast<float>(sm[s]);
-            mn[s] = -(dmin * static_cast<float>(sm[8 + s]));
+            sc[s] = sm[s];
+            mn[s] = sm[8 + s];
         }
+        *d = h2f(x->d);
+        *ndmin = -h2f(x->dmin);
     }
 };
 
 struct Q6_K {
     using L = Layout<16, 16, 32, MinKind::kNone>;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ6_K);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+    static void unpack(const uint8_t* p, uint8_t* codes, int32_t* sc, int32_t*, float* d, float*) {
         const auto* x = reinterpret_cast<const BlockQ6_K*>(p);
         const __m256i m4 = _mm256_set1_epi8(0x0f);
         const __m256i m3 = _mm256_set1_epi8(3);
@@ -178,15 +217,15 @@ struct Q6_K {
                         _mm256_or_si256(low[g], _mm256_slli_epi16(high, 4)));
             }
         }
-        const float d = h2f(x->d);
-        for (int s = 0; s < 16; ++s) sc[s] = d * static_cast<float>(x->scales[s]);
+        for (int s = 0; s < 16; ++s) sc[s] = x->scales[s];
+        *d = h2f(x->d);
     }
 };
 
 struct Q3_K {
     using L = Layout<16, 16, 4, MinKind::kNone>;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ3_K);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+    static void unpack(const uint8_t* p, uint8_t* codes, int32_t* sc, int32_t*, float* d, float*) {
         const auto* x = reinterpret_cast<const BlockQ3_K*>(p);
         const __m256i m3 = _mm256_set1_epi8(3);
         const __m256i m1 = _mm256_set1_epi8(1);
@@ -211,15 +250,16 @@ struct Q3_K {
         aux[1] = (aux[1] & kLow4) | (((tmp >> 2) & kLow2) << 4);
         uint8_t s6[16];
         std::memcpy(s6, aux, 16);
-        const float d = h2f(x->d);
-        for (int s = 0; s < 16; ++s) sc[s] = d * static_cast<float>(s6[s] - 32);
+        for (int s = 0; s < 16; ++s) sc[s] = s6[s] - 32;
+        *d = h2f(x->d);
     }
 };
 
 struct Q2_K {
     using L = Layout<16, 16, 0, MinKind::kK>;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ2_K);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+    static void unpack(const uint8_t* p, uint8_t* codes, int32_t* sc, int32_t* mn, float* d,
+                       float* ndmin) {
         const auto* x = reinterpret_cast<const BlockQ2_K*>(p);
         const __m256i m3 = _mm256_set1_epi8(3);
         for (int half = 0; half < 2; ++half) {
@@ -229,46 +269,62 @@ struct Q2_K {
                         _mm256_and_si256(_mm256_srli_epi16(q2, 2 * j), m3));
             }
         }
-        const float d = h2f(x->d);
-        const float dmin = h2f(x->dmin);
         for (int s = 0; s < 16; ++s) {
-            sc[s] = d * static_cast<float>(x->scales[s] & 0x0f);
-            mn[s] = -(dmin * static_cast<float>(x->scales[s] >> 4));
+            sc[s] = x->scales[s] & 0x0f;
+            mn[s] = x->scales[s] >> 4;
         }
+        *d = h2f(x->d);
+        *ndmin = -h2f(x->dmin);
     }
 };
 
 // ---------------------------------------------------------------------------------------------
-// Packing: 8 rows of a super-block side by side, codes transposed to dword columns by gathers.
+// Packing: unpack 8 rows of a super-block side by side, transpose the codes to dword columns
+// with one gather per output vector, and the scales to group-major order.
 
 template <class T>
 void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* panel) {
     using L = typename T::L;
+    using Scale = std::conditional_t<L::kK, int32_t, float>;
     alignas(64) uint8_t codes[kPanelRows][L::kSB];
-    alignas(64) float sc[kPanelRows][L::kGroups];
-    alignas(64) float mn[kPanelRows][L::kGroups];
+    Scale sc[kPanelRows][L::kGroups];
+    Scale mn[kPanelRows][L::kGroups];
+    float d[kPanelRows];
+    float ndmin[kPanelRows];
     std::memset(codes, 0, sizeof codes);
     std::memset(sc, 0, sizeof sc);
     std::memset(mn, 0, sizeof mn);
+    std::memset(d, 0, sizeof d);
+    std::memset(ndmin, 0, sizeof ndmin);
     const __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                             _mm256_set1_epi32(L::kSB / 4));
     auto* out = static_cast<uint8_t*>(panel);
     for (int64_t sb = 0; sb < n / L::kSB; ++sb) {
-        for (int r = 0; r < n_rows; ++r)
-            T::unpack(w + r * w_row_bytes + sb * T::kBlockBytes, codes[r], sc[r], mn[r]);
+        for (int r = 0; r < n_rows; ++r) {
+            const uint8_t* blk = w + r * w_row_bytes + sb * T::kBlockBytes;
+            if constexpr (L::kK) {
+                T::unpack(blk, codes[r], sc[r], mn[r], &d[r], &ndmin[r]);
+            } else {
+                T::unpack(blk, codes[r], sc[r], mn[r]);
+            }
+        }
         for (int q = 0; q < L::kSB / 4; ++q) {
             const __m256i idx = _mm256_add_epi32(rows, _mm256_set1_epi32(q));
             store32(out + 32 * q,
                     _mm256_i32gather_epi32(reinterpret_cast<const int*>(codes), idx, 4));
         }
-        auto* osc = reinterpret_cast<float*>(out + int64_t{L::kSB} * kPanelRows);
+        auto* osc = reinterpret_cast<Scale*>(out + int64_t{L::kSB} * kPanelRows);
         for (int g = 0; g < L::kGroups; ++g) {
-            for (int r = 0; r < kPanelRows; ++r) osc[g * kPanelRows + r] = sc[r][g];
+            for (int r = 0; r < kPanelRows; ++r) {
+                osc[g * kPanelRows + r] = sc[r][g];
+                if constexpr (L::kHasMin) osc[(L::kGroups + g) * kPanelRows + r] = mn[r][g];
+            }
         }
-        if constexpr (L::kHasMin) {
-            float* omn = osc + L::kGroups * kPanelRows;
-            for (int g = 0; g < L::kGroups; ++g) {
-                for (int r = 0; r < kPanelRows; ++r) omn[g * kPanelRows + r] = mn[r][g];
+        if constexpr (L::kK) {
+            auto* od = reinterpret_cast<float*>(osc + L::kGroups * kPanelRows * L::kMinVecs);
+            for (int r = 0; r < kPanelRows; ++r) {
+                od[r] = d[r];
+                if constexpr (L::kHasMin) od[kPanelRows + r] = ndmin[r];
             }
         }
         out += L::kPanelSB;
@@ -276,7 +332,8 @@ void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* pa
 }
 
 // ---------------------------------------------------------------------------------------------
-// Activation preparation (layouts above).
+// Activation preparation: one vec_dot_type row -> contiguous codes, d per super-block and the
+// per-group aux values of the layout.
 
 // Legacy layouts read q8_0 or q8_1 blocks (32 elements = one group = one super-block).
 template <class L, class Block>
@@ -284,27 +341,26 @@ void prep_legacy(const void* a, int64_t n, void* packed) {
     const auto* y = static_cast<const Block*>(a);
     auto* base = static_cast<uint8_t*>(packed);
     auto* d = reinterpret_cast<float*>(base + L::d_offset(n));
-    auto* init = reinterpret_cast<int32_t*>(base + L::init_offset(n));
-    auto* msum = reinterpret_cast<float*>(base + L::msum_offset(n));
+    uint8_t* aux = base + L::aux_offset(n);
     for (int64_t b = 0; b < n / kQK; ++b) {
         const __m256i q = load256(y[b].qs);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(base + b * kQK), q);
         d[b] = h2f(y[b].d);
-        if constexpr (L::kOffset_ != 0)
-            init[b] = -L::kOffset_ * hsum_i32(dot_us8(_mm256_set1_epi8(1), q));
-        if constexpr (L::kHasMin) msum[b] = h2f(y[b].s);
+        if constexpr (L::kOffset_ != 0) {
+            reinterpret_cast<int32_t*>(aux)[b] =
+                -L::kOffset_ * hsum_i32(dot_us8(_mm256_set1_epi8(1), q));
+        }
+        if constexpr (L::kHasMin) reinterpret_cast<float*>(aux)[b] = h2f(y[b].s);
     }
 }
 
-// K layouts read q8_K blocks; group sums come from bsums (one per 16, two per 32). The min terms
-// are pre-multiplied by the activation's d, so the tile treats every layout alike.
+// K layouts read q8_K blocks; the group sums come from bsums (one per 16, two per 32).
 template <class L>
 void prep_k(const void* a, int64_t n, void* packed) {
     const auto* y = static_cast<const BlockQ8_K*>(a);
     auto* base = static_cast<uint8_t*>(packed);
     auto* d = reinterpret_cast<float*>(base + L::d_offset(n));
-    auto* init = reinterpret_cast<int32_t*>(base + L::init_offset(n));
-    auto* msum = reinterpret_cast<float*>(base + L::msum_offset(n));
+    auto* gsum = reinterpret_cast<int32_t*>(base + L::aux_offset(n));
     constexpr int kPer = L::kGroup / 16;
     for (int64_t b = 0; b < n / kQKK; ++b) {
         std::memcpy(base + b * kQKK, y[b].qs, kQKK);
@@ -312,83 +368,138 @@ void prep_k(const void* a, int64_t n, void* packed) {
         for (int g = 0; g < L::kGroups; ++g) {
             int sum = 0;
             for (int i = 0; i < kPer; ++i) sum += y[b].bsums[g * kPer + i];
-            if constexpr (L::kOffset_ != 0) init[b * L::kGroups + g] = -L::kOffset_ * sum;
-            if constexpr (L::kHasMin) msum[b * L::kGroups + g] = y[b].d * static_cast<float>(sum);
+            gsum[b * L::kGroups + g] = sum;
         }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// The tile: 8 panel rows x R <= 4 activation rows with every accumulator in a register (16 ymm).
+// The tile: 8 panel rows x R <= 4 activation rows, every accumulator in a register (16 ymm).
 
 inline __m256i bcast4(const uint8_t* p) { return _mm256_set1_epi32(static_cast<int>(load_u32(p))); }
+
+// isum[j] += sum over the group's quads of codes * activation quad.
+template <class L, int R>
+inline void group_dots(const uint8_t* codes, const uint8_t* qs, int64_t stride, __m256i* isum) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    if constexpr (L::kSigned) {
+        // |w| times sign(a, w): maddubs pairs stay below 2 * 128 * 127.
+#pragma GCC unroll 8
+        for (int q = 0; q < L::kGroup / 4; ++q) {
+            const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + 32 * q));
+            const __m256i wa = _mm256_sign_epi8(w, w);
+            for (int j = 0; j < R; ++j) {
+                const __m256i s = _mm256_sign_epi8(bcast4(qs + j * stride + 4 * q), w);
+                isum[j] =
+                    _mm256_add_epi32(isum[j], _mm256_madd_epi16(_mm256_maddubs_epi16(wa, s), ones));
+            }
+        }
+    } else {
+        // Codes <= 63: two maddubs results add in int16 without overflow (2 * 2 * 63 * 127).
+#pragma GCC unroll 8
+        for (int q = 0; q < L::kGroup / 4; q += 2) {
+            const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + 32 * q));
+            const __m256i w1 =
+                _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + 32 * q + 32));
+            for (int j = 0; j < R; ++j) {
+                const uint8_t* a = qs + j * stride + 4 * q;
+                const __m256i p16 = _mm256_add_epi16(_mm256_maddubs_epi16(w0, bcast4(a)),
+                                                     _mm256_maddubs_epi16(w1, bcast4(a + 4)));
+                isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(p16, ones));
+            }
+        }
+    }
+}
+
+// Legacy layouts: one 32-element block per super-block, scaled in float straight into acc.
+template <class L, int R>
+inline void legacy_sb(const uint8_t* p, const uint8_t* acts, int64_t stride, int64_t sb,
+                      int64_t d_off, int64_t aux_off, __m256* acc) {
+    const auto* scales = reinterpret_cast<const float*>(p + int64_t{L::kSB} * kPanelRows);
+    __m256i isum[R];
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) {
+        const int32_t start = reinterpret_cast<const int32_t*>(acts + j * stride + aux_off)[sb];
+        isum[j] = L::kOffset_ != 0 ? _mm256_set1_epi32(start) : _mm256_setzero_si256();
+    }
+    group_dots<L, R>(p, acts + sb * L::kSB, stride, isum);
+    const __m256 sc = _mm256_load_ps(scales);
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) {
+        const float da = reinterpret_cast<const float*>(acts + j * stride + d_off)[sb];
+        acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]), _mm256_mul_ps(sc, _mm256_set1_ps(da)),
+                                 acc[j]);
+        if constexpr (L::kHasMin) {
+            const float s = reinterpret_cast<const float*>(acts + j * stride + aux_off)[sb];
+            acc[j] =
+                _mm256_fmadd_ps(_mm256_load_ps(scales + kPanelRows), _mm256_set1_ps(s), acc[j]);
+        }
+    }
+}
+
+inline __m256i load_si(const int32_t* p) {
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+// K layouts: sub-block scales (and mins) applied in integers, then the super-block's float steps
+// (the same as fma_step in vec_dot).
+template <class L, int R>
+inline void k_sb(const uint8_t* p, const uint8_t* acts, int64_t stride, int64_t sb, int64_t d_off,
+                 int64_t aux_off, __m256* acc) {
+    const auto* isc = reinterpret_cast<const int32_t*>(p + int64_t{L::kSB} * kPanelRows);
+    const auto* wd = reinterpret_cast<const float*>(isc + L::kGroups * kPanelRows * L::kMinVecs);
+    __m256i isb[R];
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) isb[j] = _mm256_setzero_si256();
+    for (int g = 0; g < L::kGroups; ++g) {
+        const int64_t gi = sb * L::kGroups + g;
+        __m256i isum[R];
+#pragma GCC unroll 8
+        for (int j = 0; j < R; ++j) {
+            const int32_t gs = reinterpret_cast<const int32_t*>(acts + j * stride + aux_off)[gi];
+            isum[j] =
+                L::kOffset_ != 0 ? _mm256_set1_epi32(-L::kOffset_ * gs) : _mm256_setzero_si256();
+        }
+        group_dots<L, R>(p + int64_t{g} * L::kGroup * kPanelRows,
+                         acts + sb * L::kSB + g * L::kGroup, stride, isum);
+        const __m256i scg = load_si(isc + g * kPanelRows);
+#pragma GCC unroll 8
+        for (int j = 0; j < R; ++j)
+            isb[j] = _mm256_add_epi32(isb[j], _mm256_mullo_epi32(isum[j], scg));
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) {
+        const float da = reinterpret_cast<const float*>(acts + j * stride + d_off)[sb];
+        acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isb[j]),
+                                 _mm256_mul_ps(_mm256_load_ps(wd), _mm256_set1_ps(da)), acc[j]);
+        if constexpr (L::kHasMin) {
+            const int32_t* gs =
+                reinterpret_cast<const int32_t*>(acts + j * stride + aux_off) + sb * L::kGroups;
+            __m256i msb = _mm256_setzero_si256();
+            for (int g = 0; g < L::kGroups; ++g) {
+                const __m256i mn = load_si(isc + (L::kGroups + g) * kPanelRows);
+                msb = _mm256_add_epi32(msb, _mm256_mullo_epi32(mn, _mm256_set1_epi32(gs[g])));
+            }
+            acc[j] = _mm256_fmadd_ps(
+                _mm256_cvtepi32_ps(msb),
+                _mm256_mul_ps(_mm256_load_ps(wd + kPanelRows), _mm256_set1_ps(da)), acc[j]);
+        }
+    }
+}
 
 template <class L, int R>
 void tile_direct(const void* panel, const uint8_t* acts, int64_t stride, int64_t n, float* y,
                  int64_t ldy, int n_rows) {
-    const int64_t n_sb = n / L::kSB;
-    const int64_t d_off = L::d_offset(n), init_off = L::init_offset(n),
-                  msum_off = L::msum_offset(n);
-    const __m256i ones = _mm256_set1_epi16(1);
+    const int64_t d_off = L::d_offset(n), aux_off = L::aux_offset(n);
     __m256 acc[R];
+#pragma GCC unroll 8
     for (int j = 0; j < R; ++j) acc[j] = _mm256_setzero_ps();
     const auto* p = static_cast<const uint8_t*>(panel);
-    for (int64_t sb = 0; sb < n_sb; ++sb, p += L::kPanelSB) {
-        const auto* scales = reinterpret_cast<const float*>(p + int64_t{L::kSB} * kPanelRows);
-        const float* mins = scales + L::kGroups * kPanelRows;
-        for (int g = 0; g < L::kGroups; ++g) {
-            const int64_t gi = sb * L::kGroups + g;
-            __m256i isum[R];
-            for (int j = 0; j < R; ++j) {
-                isum[j] = L::kOffset_ != 0 ? _mm256_set1_epi32(reinterpret_cast<const int32_t*>(
-                                                 acts + j * stride + init_off)[gi])
-                                           : _mm256_setzero_si256();
-            }
-            const uint8_t* codes = p + int64_t{g} * L::kGroup * kPanelRows;
-            const uint8_t* qs = acts + sb * L::kSB + g * L::kGroup;
-            if constexpr (L::kSigned) {
-                // |w| times sign(a, w): maddubs pairs stay below 2 * 128 * 127.
-#pragma GCC unroll 8
-                for (int q = 0; q < L::kGroup / 4; ++q) {
-                    const __m256i w =
-                        _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + 32 * q));
-                    const __m256i wa = _mm256_sign_epi8(w, w);
-                    for (int j = 0; j < R; ++j) {
-                        const __m256i s = _mm256_sign_epi8(bcast4(qs + j * stride + 4 * q), w);
-                        isum[j] = _mm256_add_epi32(
-                            isum[j], _mm256_madd_epi16(_mm256_maddubs_epi16(wa, s), ones));
-                    }
-                }
-            } else {
-                // Codes <= 63: two maddubs results add in int16 without overflow (2 * 2 * 63 *
-                // 127).
-#pragma GCC unroll 8
-                for (int q = 0; q < L::kGroup / 4; q += 2) {
-                    const __m256i w0 =
-                        _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + 32 * q));
-                    const __m256i w1 =
-                        _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + 32 * q + 32));
-                    for (int j = 0; j < R; ++j) {
-                        const uint8_t* a = qs + j * stride + 4 * q;
-                        const __m256i p16 =
-                            _mm256_add_epi16(_mm256_maddubs_epi16(w0, bcast4(a)),
-                                             _mm256_maddubs_epi16(w1, bcast4(a + 4)));
-                        isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(p16, ones));
-                    }
-                }
-            }
-            const __m256 sc = _mm256_load_ps(scales + g * kPanelRows);
-            for (int j = 0; j < R; ++j) {
-                const float da = reinterpret_cast<const float*>(acts + j * stride + d_off)[sb];
-                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]),
-                                         _mm256_mul_ps(sc, _mm256_set1_ps(da)), acc[j]);
-                if constexpr (L::kHasMin) {
-                    const float s =
-                        reinterpret_cast<const float*>(acts + j * stride + msum_off)[gi];
-                    acc[j] = _mm256_fmadd_ps(_mm256_load_ps(mins + g * kPanelRows),
-                                             _mm256_set1_ps(s), acc[j]);
-                }
-            }
+    for (int64_t sb = 0; sb < n / L::kSB; ++sb, p += L::kPanelSB) {
+        if constexpr (L::kK) {
+            k_sb<L, R>(p, acts, stride, sb, d_off, aux_off, acc);
+        } else {
+            legacy_sb<L, R>(p, acts, stride, sb, d_off, aux_off, acc);
         }
     }
     const __m256i mask =
@@ -409,87 +520,67 @@ void tile(const void* panel, const uint8_t* acts, int64_t stride, int64_t n, flo
 }
 
 // ---------------------------------------------------------------------------------------------
-// Decode GEMV: the tile's float operations lane for lane (4 rows per vector instead of 8), so a
-// token's outputs are the same bits alone or inside a prefill batch (batch invariance; see
-// avx512/gemm.cc). Group sums are exact and reduced across lanes before the one conversion.
+// Decode GEMV of the legacy types: the tile's float steps lane for lane with 4 rows per vector;
+// block sums are reduced across lanes first (exact). The k-quants decode through vec_dot.
 
 constexpr int kGemvRows = 4;
-constexpr int kGemvPrefetch = 2048;  // bytes ahead of the current block (as the AVX-512 GEMV)
 
 inline __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
     const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
-inline __m128i reduce4(__m128i v0, __m128i v1, __m128i v2, __m128i v3) {
-    return _mm_hadd_epi32(_mm_hadd_epi32(v0, v1), _mm_hadd_epi32(v2, v3));
-}
 
-// sum(code * a) over one group of one row as int32 lanes (exact: see the tile's bounds).
-template <int kGroup, bool kSigned>
-inline auto group_dot(const uint8_t* codes, const uint8_t* a) {
-    if constexpr (kGroup == 32) {
-        return kSigned ? dot_ss8(load256(codes), load256(a)) : dot_us8(load256(codes), load256(a));
-    } else {
-        const __m128i c = load128(codes);
-        const __m128i x = load128(a);
-        const __m128i u = kSigned ? _mm_sign_epi8(c, c) : c;
-        const __m128i s = kSigned ? _mm_sign_epi8(x, c) : x;
-        return _mm_madd_epi16(_mm_maddubs_epi16(u, s), _mm_set1_epi16(1));
-    }
+// The f16 at byte offset `off` of the current block of 4 rows (one 4-lane gather) as f32.
+inline __m128 gather_h2f(const uint8_t* base, __m128i row_offsets, int off) {
+    const __m128i v = _mm_i32gather_epi32(reinterpret_cast<const int*>(base + off), row_offsets, 1);
+    const __m128i lo16 = _mm_shuffle_epi8(
+        v, _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1));
+    return _mm_cvtph_ps(lo16);
 }
 
 template <class T>
 void gemv(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n, const uint8_t* act,
           float* y) {
     using L = typename T::L;
+    static_assert(!L::kK && L::kSB == kQK, "legacy layouts only");
     const auto* da = reinterpret_cast<const float*>(act + L::d_offset(n));
-    const auto* init = reinterpret_cast<const int32_t*>(act + L::init_offset(n));
-    const auto* ms = reinterpret_cast<const float*>(act + L::msum_offset(n));
-    alignas(64) uint8_t codes[kGemvRows][L::kSB];
-    float sc[kGemvRows][L::kGroups];
-    float mn[kGemvRows][L::kGroups];
-    alignas(16) float sct[L::kGroups][kGemvRows];
-    alignas(16) float mnt[L::kGroups][kGemvRows];
+    const uint8_t* aux = act + L::aux_offset(n);
     for (int64_t r0 = 0; r0 < n_rows; r0 += kGemvRows) {
         const int nr = static_cast<int>(n_rows - r0 < kGemvRows ? n_rows - r0 : kGemvRows);
-        if (nr < kGemvRows) {
-            std::memset(codes, 0, sizeof codes);
-            std::memset(sc, 0, sizeof sc);
-            std::memset(mn, 0, sizeof mn);
+        // Rows past the end repeat the last row (their lanes are not stored).
+        const uint8_t* row[kGemvRows];
+        int offs[kGemvRows];
+        for (int r = 0; r < kGemvRows; ++r) {
+            row[r] = w + (r0 + (r < nr ? r : nr - 1)) * w_row_bytes;
+            offs[r] = static_cast<int>(row[r] - row[0]);
         }
+        const __m128i row_offsets = _mm_loadu_si128(reinterpret_cast<const __m128i*>(offs));
         __m128 acc = _mm_setzero_ps();
-        for (int64_t sb = 0; sb < n / L::kSB; ++sb) {
-            for (int r = 0; r < nr; ++r) {
-                const uint8_t* blk = w + (r0 + r) * w_row_bytes + sb * T::kBlockBytes;
-                _mm_prefetch(reinterpret_cast<const char*>(blk) + kGemvPrefetch, _MM_HINT_T0);
-                T::unpack(blk, codes[r], sc[r], mn[r]);
+        for (int64_t b = 0; b < n / kQK; ++b) {
+            const uint8_t* blk[kGemvRows];
+            for (int r = 0; r < kGemvRows; ++r) {
+                blk[r] = row[r] + b * T::kBlockBytes;
+                _mm_prefetch(reinterpret_cast<const char*>(blk[r]) + kGemvPrefetch, _MM_HINT_T0);
             }
-            for (int g = 0; g < L::kGroups; ++g) {
-                for (int r = 0; r < kGemvRows; ++r) {
-                    sct[g][r] = sc[r][g];
-                    if constexpr (L::kHasMin) mnt[g][r] = mn[r][g];
-                }
+            const __m256i a = load256(act + b * kQK);
+            __m256i d[kGemvRows];
+            for (int r = 0; r < kGemvRows; ++r)
+                d[r] = (L::kSigned ? dot_ss8(T::codes(blk[r]), a) : dot_us8(T::codes(blk[r]), a));
+            __m128i isum = reduce4(d[0], d[1], d[2], d[3]);
+            if constexpr (L::kOffset_ != 0) {
+                isum =
+                    _mm_add_epi32(isum, _mm_set1_epi32(reinterpret_cast<const int32_t*>(aux)[b]));
             }
-            const uint8_t* a = act + sb * L::kSB;
-            for (int g = 0; g < L::kGroups; ++g) {
-                const int64_t gi = sb * L::kGroups + g;
-                const int off = g * L::kGroup;
-                constexpr int kG = L::kGroup;
-                constexpr bool kS = L::kSigned;
-                __m128i isum = reduce4(group_dot<kG, kS>(codes[0] + off, a + off),
-                                       group_dot<kG, kS>(codes[1] + off, a + off),
-                                       group_dot<kG, kS>(codes[2] + off, a + off),
-                                       group_dot<kG, kS>(codes[3] + off, a + off));
-                if constexpr (L::kOffset_ != 0) isum = _mm_add_epi32(isum, _mm_set1_epi32(init[gi]));
-                const __m128 s = _mm_load_ps(sct[g]);
-                acc = _mm_fmadd_ps(_mm_cvtepi32_ps(isum), _mm_mul_ps(s, _mm_set1_ps(da[sb])), acc);
-                if constexpr (L::kHasMin) {
-                    acc = _mm_fmadd_ps(_mm_load_ps(mnt[g]), _mm_set1_ps(ms[gi]), acc);
-                }
+            const __m128 sc = gather_h2f(blk[0], row_offsets, 0);
+            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(isum), _mm_mul_ps(sc, _mm_set1_ps(da[b])), acc);
+            if constexpr (L::kHasMin) {
+                const float s = reinterpret_cast<const float*>(aux)[b];
+                acc =
+                    _mm_fmadd_ps(gather_h2f(blk[0], row_offsets, T::kMOffset), _mm_set1_ps(s), acc);
             }
         }
-        const __m128i mask = _mm_cmpgt_epi32(_mm_set1_epi32(nr), _mm_setr_epi32(0, 1, 2, 3));
-        _mm_maskstore_ps(y + r0, mask, acc);
+        _mm_maskstore_ps(y + r0, _mm_cmpgt_epi32(_mm_set1_epi32(nr), _mm_setr_epi32(0, 1, 2, 3)),
+                         acc);
     }
 }
 
@@ -508,7 +599,7 @@ GemmKernels gemm_of() {
     g.act_bytes = L::act_bytes;
     g.prep_act = kPrep;
     set_tiles<T>(g, std::make_integer_sequence<int, kMaxRows>{});
-    g.gemv = gemv<T>;
+    if constexpr (!L::kK) g.gemv = gemv<T>;
     return g;
 }
 

@@ -30,7 +30,7 @@ float dot_q6_K(int64_t n, const void* w, const void* a) {
     const auto* y = static_cast<const BlockQ8_K*>(a);
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     const __m256i m3 = _mm256_set1_epi8(3);
-    __m256 acc = _mm256_setzero_ps();
+    float acc = 0.0f;
     for (int64_t b = 0; b < n / kQKK; ++b) {
         const __m128i sc8 = load128(x[b].scales);
         // Codes are stored as q + 32: subtract 32 * sum(scale * bsum) once.
@@ -59,9 +59,9 @@ float dot_q6_K(int64_t n, const void* w, const void* a) {
                                         scaled_dot(codes[g], act, scale_pair(sc8, 4 * half + g)));
             }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * y[b].d), _mm256_cvtepi32_ps(isum), acc);
+        acc = fma_step(acc, hsum_i32(isum), h2f(x[b].d) * y[b].d);
     }
-    return hsum(acc);
+    return acc;
 }
 
 // The 16 6-bit Q3_K scales (before the -32 offset) as bytes. ref: ggml's kmask unpack; the
@@ -85,7 +85,7 @@ float dot_q3_K(int64_t n, const void* w, const void* a) {
     const auto* y = static_cast<const BlockQ8_K*>(a);
     const __m256i m3 = _mm256_set1_epi8(3);
     const __m256i m1 = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps();
+    float acc = 0.0f;
     for (int64_t b = 0; b < n / kQKK; ++b) {
         const __m128i sc8 = _mm_sub_epi8(q3_k_scales(x[b].scales), _mm_set1_epi8(32));
         const __m256i offset = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), bsums16(y[b]));
@@ -102,9 +102,9 @@ float dot_q3_K(int64_t n, const void* w, const void* a) {
                     _mm256_add_epi32(isum, scaled_dot(codes, act, scale_pair(sc8, 4 * half + j)));
             }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * y[b].d), _mm256_cvtepi32_ps(isum), acc);
+        acc = fma_step(acc, hsum_i32(isum), h2f(x[b].d) * y[b].d);
     }
-    return hsum(acc);
+    return acc;
 }
 
 // x = d * scale * q - dmin * min per 16 elements (scale low nibble, min high nibble).
@@ -131,7 +131,8 @@ float dot_q2_K(int64_t n, const void* w, const void* a) {
         }
         const float dall = y[b].d * h2f(x[b].d);
         const float dmin = y[b].d * h2f(x[b].dmin);
-        sum += dall * static_cast<float>(hsum_i32(isum)) - dmin * static_cast<float>(summs);
+        sum = fma_step(sum, hsum_i32(isum), dall);
+        sum = fma_step(sum, summs, -dmin);
     }
     return sum;
 }
@@ -159,8 +160,7 @@ float dot_q45_K(int64_t n, const uint8_t* base, int64_t block_bytes, int qs_offs
                 const BlockQ8_K* y) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     const __m256i m1 = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps();
-    float mins = 0.0f;
+    float acc = 0.0f;
     for (int64_t b = 0; b < n / kQKK; ++b) {
         const uint8_t* blk = base + b * block_bytes;
         const __m128i sm = k4_scales_mins(blk + 4);
@@ -196,10 +196,10 @@ float dot_q45_K(int64_t n, const uint8_t* base, int64_t block_bytes, int qs_offs
         uint16_t d16, dmin16;
         std::memcpy(&d16, blk, 2);
         std::memcpy(&dmin16, blk + 2, 2);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(d16) * y[b].d), _mm256_cvtepi32_ps(isum), acc);
-        mins -= h2f(dmin16) * y[b].d * static_cast<float>(summ);
+        acc = fma_step(acc, hsum_i32(isum), h2f(d16) * y[b].d);
+        acc = fma_step(acc, summ, -(h2f(dmin16) * y[b].d));
     }
-    return hsum(acc) + mins;
+    return acc;
 }
 
 float dot_q4_K(int64_t n, const void* w, const void* a) {

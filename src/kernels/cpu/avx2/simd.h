@@ -21,6 +21,14 @@ void fill_float(CpuKernels& k);
 void fill_gemm(CpuKernels& k);
 
 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+// The k-quants' float step per super-block, shared by vec_dot and the GEMM tiles so that decode
+// and prefill give the same bits (batch invariance): acc + float(isum) * d with one rounding.
+// isum is the super-block's exact integer sum (sub-block scales applied in integers).
+static inline float fma_step(float acc, int32_t isum, float d) {
+    const __m128 v = _mm_cvtsi32_ss(_mm_setzero_ps(), isum);
+    return _mm_cvtss_f32(_mm_fmadd_ss(v, _mm_set_ss(d), _mm_set_ss(acc)));
+}
 static inline uint16_t f2h(float f) {
     return static_cast<uint16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }

@@ -1,38 +1,49 @@
 // AVX-512 VNNI prefill GEMM for the integer types: weights are packed 16 rows at a time into a
 // panel whose 512-bit vectors hold 4 consecutive codes of each of the 16 rows, so one vpdpbusd
 // with a broadcast activation quad advances 16 rows by 4 elements, lanes never need a
-// horizontal sum, and the per-group scale work (convert, scale, accumulate) is paid once per
-// 16 rows x 16..32 elements instead of once per dot product. This is the layout of ik_llama's
-// repacked _r16 types (ref: ik_llama.cpp ggml/src/iqk/iqk_gemm_*.cpp), built here per call from
-// the file's blocks instead of at load, as BLAS packs panels.
+// horizontal sum, and the per-group scale work is paid once per 16 rows instead of once per dot
+// product. This is the layout of ik_llama's repacked _r16 types (ref: ik_llama.cpp
+// ggml/src/iqk/iqk_gemm_*.cpp), built here per call from the file's blocks instead of at load,
+// as BLAS packs panels.
 //
-// Every weight type is described by one Layout: codes are unsigned bytes u = q + c (c a constant
-// per type, removed exactly as c * sum(activations) in the int32 initial value), grouped by
-// `group` elements that share one float scale per row (d, or d * sub-block scale), with
-// optionally an additive per-group min (q4_1/q5_1's m times the q8_1 s; the k-quants' -dmin *
-// min times the group's activation sum). The group's integer sum is exact, as in vec_dot.
-#include "kernels/cpu/avx512/simd.h"
-
+// Codes are unsigned bytes u = q + c (c a constant per type, removed exactly as c * sum(a) in the
+// int32 start value). Two forms:
+//   * legacy types (one 32-element group per block): per block, acc += float(isum) * (d_w * d_a),
+//     then + m * s for q4_1/q5_1;
+//   * k-quants: sub-block scales and mins are applied in integers (exact), and per super-block
+//     acc += float(isum) * (d_w * d_a), then + float(min_sum) * (-dmin_w * d_a): the same float
+//     steps as this level's vec_dot (fma_step), so decode through vec_dot and prefill through
+//     the tiles give the same bits.
+// Decode of the legacy types runs gemv() below, which repeats the tile's float steps lane for
+// lane. Together this makes every output independent of the batch it is computed in.
+#include <cstddef>
 #include <type_traits>
 #include <utility>
 
 #include "core/quant_blocks.h"
+#include "kernels/cpu/avx512/simd.h"
 
 namespace sobre::kernels::avx512 {
 namespace {
 
 constexpr int kPanelRows = 16;
 
+// How far ahead of the current block the GEMV prefetches weight rows: one core's DRAM bandwidth
+// is bound by the misses in flight, and the hardware prefetcher alone leaves it short (measured
+// with bench/matmul_bench.cc, matmul/avx512/q8_0/ffn_up/t1: 5.9 -> 9.2 GB/s on one thread).
+constexpr int kGemvPrefetch = 2048;
+
 enum class MinKind { kNone, kLegacy, kK };
 
 constexpr int64_t pad64(int64_t b) { return (b + 63) / 64 * 64; }
 
 // Panel, per super-block of sb = group * groups elements:
-//   codes  sb / 4 vectors of 64 bytes: dword i of vector q = codes 4q..4q+3 of row i
-//   scales groups x 16 floats (row-major by group)
-//   mins   groups x 16 floats (only with a min)
-// Packed activation row: qs (n int8) | d per super-block (f32) | init per group (int32, -c * sum,
-// only when c != 0) | msum per group (f32, only with a min). Each part starts 64-byte aligned.
+//   codes   sb / 4 vectors of 64 bytes: dword i of vector q = codes 4q..4q+3 of row i
+//   legacy: f32 scale d [16], f32 min m [16] (q4_1/q5_1)
+//   k:      int32 scales [groups][16], int32 mins [groups][16] (with a min),
+//           f32 d [16], f32 -dmin [16] (with a min)
+// Packed activation row: qs (n int8) | f32 d per super-block | aux per group: int32 -c * sum(a)
+// (legacy, c != 0), f32 s (q4_1/q5_1), int32 sum(a) (k-quants). Parts start 64-byte aligned.
 template <int kGroupElems, int kGroupCount, int kCodeOffset, MinKind kMinKind>
 struct Layout {
     static constexpr int kGroup = kGroupElems;
@@ -41,89 +52,104 @@ struct Layout {
     static constexpr MinKind kMin_ = kMinKind;
     static constexpr int kSB = kGroup * kGroups;
     static constexpr bool kHasMin = kMinKind != MinKind::kNone;
+    static constexpr bool kK = kGroupCount > 1;
+    static constexpr int kMinVecs = kHasMin ? 2 : 1;
     static constexpr int64_t kPanelSB =
-        int64_t{kSB} * kPanelRows + kGroups * 64 * (kHasMin ? 2 : 1);
+        int64_t{kSB} * kPanelRows + int64_t{kGroups} * 64 * kMinVecs + (kK ? 64 * kMinVecs : 0);
 
     static int64_t panel_bytes(int64_t n) { return n / kSB * kPanelSB; }
     static int64_t d_offset(int64_t n) { return pad64(n); }
-    static int64_t init_offset(int64_t n) { return d_offset(n) + pad64(n / kSB * 4); }
-    static int64_t msum_offset(int64_t n) {
-        return init_offset(n) + (kOffset_ != 0 ? pad64(n / kGroup * 4) : 0);
-    }
-    static int64_t act_bytes(int64_t n) {
-        return msum_offset(n) + (kHasMin ? pad64(n / kGroup * 4) : 0);
-    }
+    static int64_t aux_offset(int64_t n) { return d_offset(n) + pad64(n / kSB * 4); }
+    static int64_t act_bytes(int64_t n) { return aux_offset(n) + pad64(n / kGroup * 4); }
 };
 
-// The layout of each weight type.
-using LayoutQ8_0 = Layout<32, 1, 128, MinKind::kNone>;
-using LayoutQ4_0 = Layout<32, 1, 8, MinKind::kNone>;
-using LayoutQ5_0 = Layout<32, 1, 16, MinKind::kNone>;
-using LayoutQ4_1 = Layout<32, 1, 0, MinKind::kLegacy>;  // also Q5_1
-using LayoutQ45_K = Layout<32, 8, 0, MinKind::kK>;      // Q4_K and Q5_K
-using LayoutQ6_K = Layout<16, 16, 32, MinKind::kNone>;
-using LayoutQ3_K = Layout<16, 16, 4, MinKind::kNone>;
-using LayoutQ2_K = Layout<16, 16, 0, MinKind::kK>;
-
-// How far ahead of the current block the GEMV prefetches weight rows: one core's DRAM bandwidth
-// is bound by the misses in flight, and the hardware prefetcher alone leaves it short (measured
-// with bench/matmul_bench.cc, matmul/avx512/q8_0/ffn_up/t1: 5.9 -> 9.2 GB/s on one thread).
-constexpr int kGemvPrefetch = 2048;
-
 // ---------------------------------------------------------------------------------------------
-// Row unpackers: one super-block of one weight row -> sb codes (u8), groups scales and mins.
+// Row unpackers: one super-block of one weight row -> codes and its scales (legacy: f32 d and m;
+// k-quants: int32 sub-block scales and mins, f32 d and -dmin).
 
 inline void store32(uint8_t* dst, __m256i v) {
     _mm256_store_si256(reinterpret_cast<__m256i*>(dst), v);
 }
 
 struct Q8_0 {
-    using L = LayoutQ8_0;
+    using L = Layout<32, 1, 128, MinKind::kNone>;
+    using Block = BlockQ8_0;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+    // The block's 32 codes (the panel's convention), in a register.
+    static __m256i codes(const uint8_t* p) {
         const auto* x = reinterpret_cast<const BlockQ8_0*>(p);
-        store32(codes, _mm256_xor_si256(load256(x->qs), _mm256_set1_epi8(static_cast<char>(0x80))));
+        return _mm256_xor_si256(load256(x->qs), _mm256_set1_epi8(static_cast<char>(0x80)));
+    }
+    static void unpack(const uint8_t* p, uint8_t* codes_out, float* sc, float*) {
+        const auto* x = reinterpret_cast<const BlockQ8_0*>(p);
+        store32(codes_out, codes(p));
         sc[0] = h2f(x->d);
     }
 };
 
 struct Q4_0 {
-    using L = LayoutQ4_0;
+    using L = Layout<32, 1, 8, MinKind::kNone>;
+    using Block = BlockQ4_0;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+    // The block's 32 codes (the panel's convention), in a register.
+    static __m256i codes(const uint8_t* p) {
         const auto* x = reinterpret_cast<const BlockQ4_0*>(p);
-        store32(codes, nibbles32(x->qs));
+        return nibbles32(x->qs);
+    }
+    static void unpack(const uint8_t* p, uint8_t* codes_out, float* sc, float*) {
+        const auto* x = reinterpret_cast<const BlockQ4_0*>(p);
+        store32(codes_out, codes(p));
         sc[0] = h2f(x->d);
     }
 };
 
 struct Q5_0 {
-    using L = LayoutQ5_0;
+    using L = Layout<32, 1, 16, MinKind::kNone>;
+    using Block = BlockQ5_0;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ5_0);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+    // The block's 32 codes (the panel's convention), in a register.
+    static __m256i codes(const uint8_t* p) {
         const auto* x = reinterpret_cast<const BlockQ5_0*>(p);
-        store32(codes, _mm256_or_si256(nibbles32(x->qs), fifth_bits32(x->qh)));
+        return _mm256_or_si256(nibbles32(x->qs), fifth_bits32(x->qh));
+    }
+    static void unpack(const uint8_t* p, uint8_t* codes_out, float* sc, float*) {
+        const auto* x = reinterpret_cast<const BlockQ5_0*>(p);
+        store32(codes_out, codes(p));
         sc[0] = h2f(x->d);
     }
 };
 
 struct Q4_1 {
-    using L = LayoutQ4_1;
+    using L = Layout<32, 1, 0, MinKind::kLegacy>;
+    using Block = BlockQ4_1;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ4_1);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+    static constexpr int kMOffset = offsetof(BlockQ4_1, m);
+    // The block's 32 codes (the panel's convention), in a register.
+    static __m256i codes(const uint8_t* p) {
         const auto* x = reinterpret_cast<const BlockQ4_1*>(p);
-        store32(codes, nibbles32(x->qs));
+        return nibbles32(x->qs);
+    }
+    static void unpack(const uint8_t* p, uint8_t* codes_out, float* sc, float* mn) {
+        const auto* x = reinterpret_cast<const BlockQ4_1*>(p);
+        store32(codes_out, codes(p));
         sc[0] = h2f(x->d);
         mn[0] = h2f(x->m);
     }
 };
 
 struct Q5_1 {
-    using L = LayoutQ4_1;
+    using L = Layout<32, 1, 0, MinKind::kLegacy>;
+    using Block = BlockQ5_1;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ5_1);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+    static constexpr int kMOffset = offsetof(BlockQ5_1, m);
+    // The block's 32 codes (the panel's convention), in a register.
+    static __m256i codes(const uint8_t* p) {
         const auto* x = reinterpret_cast<const BlockQ5_1*>(p);
-        store32(codes, _mm256_or_si256(nibbles32(x->qs), fifth_bits32(x->qh)));
+        return _mm256_or_si256(nibbles32(x->qs), fifth_bits32(x->qh));
+    }
+    static void unpack(const uint8_t* p, uint8_t* codes_out, float* sc, float* mn) {
+        const auto* x = reinterpret_cast<const BlockQ5_1*>(p);
+        store32(codes_out, codes(p));
         sc[0] = h2f(x->d);
         mn[0] = h2f(x->m);
     }
@@ -144,10 +170,11 @@ inline void k4_scales_mins(const uint8_t* packed, uint8_t* out16) {
 
 template <bool kHigh>
 struct Q45_K {
-    using L = LayoutQ45_K;
+    using L = Layout<32, 8, 0, MinKind::kK>;
     using Block = std::conditional_t<kHigh, BlockQ5_K, BlockQ4_K>;
     static constexpr int64_t kBlockBytes = sizeof(Block);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+    static void unpack(const uint8_t* p, uint8_t* codes, int32_t* sc, int32_t* mn, float* d,
+                       float* ndmin) {
         const auto* x = reinterpret_cast<const Block*>(p);
         const __m256i m4 = _mm256_set1_epi8(0x0f);
         const __m256i m1 = _mm256_set1_epi8(1);
@@ -157,30 +184,29 @@ struct Q45_K {
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
             if constexpr (kHigh) {
                 const __m256i hb = load256(x->qh);
-                lo = _mm256_or_si256(
-                    lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), m1), 4));
-                hi = _mm256_or_si256(
-                    hi,
-                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), m1), 4));
+                const __m256i b0 = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), m1);
+                const __m256i b1 = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), m1);
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(b0, 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(b1, 4));
             }
             store32(codes + 64 * j, lo);
             store32(codes + 64 * j + 32, hi);
         }
         uint8_t sm[16];
         k4_scales_mins(x->scales, sm);
-        const float d = h2f(x->d);
-        const float dmin = h2f(x->dmin);
         for (int s = 0; s < 8; ++s) {
-            sc[s] = d * static_cast<float>(sm[s]);
-            mn[s] = -(dmin * static_cast<float>(sm[8 + s]));
+            sc[s] = sm[s];
+            mn[s] = sm[8 + s];
         }
+        *d = h2f(x->d);
+        *ndmin = -h2f(x->dmin);
     }
 };
 
 struct Q6_K {
-    using L = LayoutQ6_K;
+    using L = Layout<16, 16, 32, MinKind::kNone>;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ6_K);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+    static void unpack(const uint8_t* p, uint8_t* codes, int32_t* sc, int32_t*, float* d, float*) {
         const auto* x = reinterpret_cast<const BlockQ6_K*>(p);
         const __m256i m4 = _mm256_set1_epi8(0x0f);
         const __m256i m3 = _mm256_set1_epi8(3);
@@ -197,15 +223,15 @@ struct Q6_K {
                         _mm256_or_si256(low[g], _mm256_slli_epi16(high, 4)));
             }
         }
-        const float d = h2f(x->d);
-        for (int s = 0; s < 16; ++s) sc[s] = d * static_cast<float>(x->scales[s]);
+        for (int s = 0; s < 16; ++s) sc[s] = x->scales[s];
+        *d = h2f(x->d);
     }
 };
 
 struct Q3_K {
-    using L = LayoutQ3_K;
+    using L = Layout<16, 16, 4, MinKind::kNone>;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ3_K);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float*) {
+    static void unpack(const uint8_t* p, uint8_t* codes, int32_t* sc, int32_t*, float* d, float*) {
         const auto* x = reinterpret_cast<const BlockQ3_K*>(p);
         const __m256i m3 = _mm256_set1_epi8(3);
         const __m256i m1 = _mm256_set1_epi8(1);
@@ -230,15 +256,16 @@ struct Q3_K {
         aux[1] = (aux[1] & kLow4) | (((tmp >> 2) & kLow2) << 4);
         uint8_t s6[16];
         std::memcpy(s6, aux, 16);
-        const float d = h2f(x->d);
-        for (int s = 0; s < 16; ++s) sc[s] = d * static_cast<float>(s6[s] - 32);
+        for (int s = 0; s < 16; ++s) sc[s] = s6[s] - 32;
+        *d = h2f(x->d);
     }
 };
 
 struct Q2_K {
-    using L = LayoutQ2_K;
+    using L = Layout<16, 16, 0, MinKind::kK>;
     static constexpr int64_t kBlockBytes = sizeof(BlockQ2_K);
-    static void unpack(const uint8_t* p, uint8_t* codes, float* sc, float* mn) {
+    static void unpack(const uint8_t* p, uint8_t* codes, int32_t* sc, int32_t* mn, float* d,
+                       float* ndmin) {
         const auto* x = reinterpret_cast<const BlockQ2_K*>(p);
         const __m256i m3 = _mm256_set1_epi8(3);
         for (int half = 0; half < 2; ++half) {
@@ -248,48 +275,62 @@ struct Q2_K {
                         _mm256_and_si256(_mm256_srli_epi16(q2, 2 * j), m3));
             }
         }
-        const float d = h2f(x->d);
-        const float dmin = h2f(x->dmin);
         for (int s = 0; s < 16; ++s) {
-            sc[s] = d * static_cast<float>(x->scales[s] & 0x0f);
-            mn[s] = -(dmin * static_cast<float>(x->scales[s] >> 4));
+            sc[s] = x->scales[s] & 0x0f;
+            mn[s] = x->scales[s] >> 4;
         }
+        *d = h2f(x->d);
+        *ndmin = -h2f(x->dmin);
     }
 };
 
 // ---------------------------------------------------------------------------------------------
-// Packing: unpack 16 rows of a super-block side by side, then transpose the codes to dword
-// columns with one gather per output vector, and the scales and mins to group-major order.
+// Packing: unpack 16 rows of a super-block side by side, transpose the codes to dword columns
+// with one gather per output vector, and the scales to group-major order.
 
 template <class T>
 void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* panel) {
     using L = typename T::L;
+    using Scale = std::conditional_t<L::kK, int32_t, float>;
     alignas(64) uint8_t codes[kPanelRows][L::kSB];
-    alignas(64) float sc[kPanelRows][L::kGroups];
-    alignas(64) float mn[kPanelRows][L::kGroups];
+    Scale sc[kPanelRows][L::kGroups];
+    Scale mn[kPanelRows][L::kGroups];
+    float d[kPanelRows];
+    float ndmin[kPanelRows];
     std::memset(codes, 0, sizeof codes);
     std::memset(sc, 0, sizeof sc);
     std::memset(mn, 0, sizeof mn);
+    std::memset(d, 0, sizeof d);
+    std::memset(ndmin, 0, sizeof ndmin);
     const __m512i rows =
         _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                            _mm512_set1_epi32(L::kSB / 4));
     auto* out = static_cast<uint8_t*>(panel);
     for (int64_t sb = 0; sb < n / L::kSB; ++sb) {
-        for (int r = 0; r < n_rows; ++r)
-            T::unpack(w + r * w_row_bytes + sb * T::kBlockBytes, codes[r], sc[r], mn[r]);
+        for (int r = 0; r < n_rows; ++r) {
+            const uint8_t* blk = w + r * w_row_bytes + sb * T::kBlockBytes;
+            if constexpr (L::kK) {
+                T::unpack(blk, codes[r], sc[r], mn[r], &d[r], &ndmin[r]);
+            } else {
+                T::unpack(blk, codes[r], sc[r], mn[r]);
+            }
+        }
         for (int q = 0; q < L::kSB / 4; ++q) {
-            const __m512i col =
-                _mm512_i32gather_epi32(_mm512_add_epi32(rows, _mm512_set1_epi32(q)), codes, 4);
-            _mm512_store_si512(out + 64 * q, col);
+            const __m512i idx = _mm512_add_epi32(rows, _mm512_set1_epi32(q));
+            _mm512_store_si512(out + 64 * q, _mm512_i32gather_epi32(idx, codes, 4));
         }
-        auto* osc = reinterpret_cast<float*>(out + int64_t{L::kSB} * kPanelRows);
+        auto* osc = reinterpret_cast<Scale*>(out + int64_t{L::kSB} * kPanelRows);
         for (int g = 0; g < L::kGroups; ++g) {
-            for (int r = 0; r < kPanelRows; ++r) osc[g * kPanelRows + r] = sc[r][g];
+            for (int r = 0; r < kPanelRows; ++r) {
+                osc[g * kPanelRows + r] = sc[r][g];
+                if constexpr (L::kHasMin) osc[(L::kGroups + g) * kPanelRows + r] = mn[r][g];
+            }
         }
-        if constexpr (L::kHasMin) {
-            float* omn = osc + L::kGroups * kPanelRows;
-            for (int g = 0; g < L::kGroups; ++g) {
-                for (int r = 0; r < kPanelRows; ++r) omn[g * kPanelRows + r] = mn[r][g];
+        if constexpr (L::kK) {
+            auto* od = reinterpret_cast<float*>(osc + L::kGroups * kPanelRows * L::kMinVecs);
+            for (int r = 0; r < kPanelRows; ++r) {
+                od[r] = d[r];
+                if constexpr (L::kHasMin) od[kPanelRows + r] = ndmin[r];
             }
         }
         out += L::kPanelSB;
@@ -297,8 +338,8 @@ void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* pa
 }
 
 // ---------------------------------------------------------------------------------------------
-// Activation preparation: one vec_dot_type row -> contiguous codes, scales per super-block and
-// the per-group terms of the layout.
+// Activation preparation: one vec_dot_type row -> contiguous codes, d per super-block and the
+// per-group aux values of the layout.
 
 // Legacy layouts read q8_0 or q8_1 blocks (32 elements = one group = one super-block).
 template <class L, class Block>
@@ -306,28 +347,26 @@ void prep_legacy(const void* a, int64_t n, void* packed) {
     const auto* y = static_cast<const Block*>(a);
     auto* base = static_cast<uint8_t*>(packed);
     auto* d = reinterpret_cast<float*>(base + L::d_offset(n));
-    auto* init = reinterpret_cast<int32_t*>(base + L::init_offset(n));
-    auto* msum = reinterpret_cast<float*>(base + L::msum_offset(n));
+    uint8_t* aux = base + L::aux_offset(n);
     for (int64_t b = 0; b < n / kQK; ++b) {
         const __m256i q = load256(y[b].qs);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(base + b * kQK), q);
         d[b] = h2f(y[b].d);
         if constexpr (L::kOffset_ != 0) {
             const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), q);
-            init[b] = -L::kOffset_ * hsum_i32(s);
+            reinterpret_cast<int32_t*>(aux)[b] = -L::kOffset_ * hsum_i32(s);
         }
-        if constexpr (L::kHasMin) msum[b] = h2f(y[b].s);
+        if constexpr (L::kHasMin) reinterpret_cast<float*>(aux)[b] = h2f(y[b].s);
     }
 }
 
-// K layouts read q8_K blocks; group sums come from bsums (one per 16, two per 32).
+// K layouts read q8_K blocks; the group sums come from bsums (one per 16, two per 32).
 template <class L>
 void prep_k(const void* a, int64_t n, void* packed) {
     const auto* y = static_cast<const BlockQ8_K*>(a);
     auto* base = static_cast<uint8_t*>(packed);
     auto* d = reinterpret_cast<float*>(base + L::d_offset(n));
-    auto* init = reinterpret_cast<int32_t*>(base + L::init_offset(n));
-    auto* msum = reinterpret_cast<float*>(base + L::msum_offset(n));
+    auto* gsum = reinterpret_cast<int32_t*>(base + L::aux_offset(n));
     constexpr int kPer = L::kGroup / 16;
     for (int64_t b = 0; b < n / kQKK; ++b) {
         std::memcpy(base + b * kQKK, y[b].qs, kQKK);
@@ -335,89 +374,115 @@ void prep_k(const void* a, int64_t n, void* packed) {
         for (int g = 0; g < L::kGroups; ++g) {
             int sum = 0;
             for (int i = 0; i < kPer; ++i) sum += y[b].bsums[g * kPer + i];
-            if constexpr (L::kOffset_ != 0) init[b * L::kGroups + g] = -L::kOffset_ * sum;
-            if constexpr (L::kHasMin) msum[b * L::kGroups + g] = static_cast<float>(sum);
+            gsum[b * L::kGroups + g] = sum;
         }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// The tile: 16 panel rows x R activation rows, all accumulators in registers (3R + 3 <= 32).
+// The tile: 16 panel rows x R activation rows, every accumulator in a register.
+
+// isum[j] += sum over the group's quads of codes * activation quad (the start values set by the
+// caller).
+template <class L, int R>
+inline void group_dots(const uint8_t* codes, const uint8_t* qs, int64_t stride, __m512i* isum) {
+#pragma GCC unroll 8
+    for (int q = 0; q < L::kGroup / 4; ++q) {
+        const __m512i w = _mm512_load_si512(codes + 64 * q);
+#pragma GCC unroll 8
+        for (int j = 0; j < R; ++j) {
+            const __m512i a =
+                _mm512_set1_epi32(static_cast<int>(load_u32(qs + j * stride + 4 * q)));
+            isum[j] = _mm512_dpbusd_epi32(isum[j], w, a);
+        }
+    }
+}
+
+// Legacy layouts: one 32-element block per super-block, scaled in float straight into acc.
+template <class L, int R>
+inline void legacy_sb(const uint8_t* p, const uint8_t* acts, int64_t stride, int64_t sb,
+                      int64_t d_off, int64_t aux_off, __m512* acc) {
+    const auto* scales = reinterpret_cast<const float*>(p + int64_t{L::kSB} * kPanelRows);
+    __m512i isum[R];
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) {
+        const int32_t start = reinterpret_cast<const int32_t*>(acts + j * stride + aux_off)[sb];
+        isum[j] = L::kOffset_ != 0 ? _mm512_set1_epi32(start) : _mm512_setzero_si512();
+    }
+    group_dots<L, R>(p, acts + sb * L::kSB, stride, isum);
+    const __m512 sc = _mm512_load_ps(scales);
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) {
+        const float da = reinterpret_cast<const float*>(acts + j * stride + d_off)[sb];
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(sc, _mm512_set1_ps(da)),
+                                 acc[j]);
+        if constexpr (L::kHasMin) {
+            const float s = reinterpret_cast<const float*>(acts + j * stride + aux_off)[sb];
+            acc[j] =
+                _mm512_fmadd_ps(_mm512_load_ps(scales + kPanelRows), _mm512_set1_ps(s), acc[j]);
+        }
+    }
+}
+
+// K layouts: sub-block scales (and mins) applied in integers, then the super-block's float steps
+// (the same as fma_step in vec_dot).
+template <class L, int R>
+inline void k_sb(const uint8_t* p, const uint8_t* acts, int64_t stride, int64_t sb, int64_t d_off,
+                 int64_t aux_off, __m512* acc) {
+    const auto* isc = reinterpret_cast<const int32_t*>(p + int64_t{L::kSB} * kPanelRows);
+    const auto* wd = reinterpret_cast<const float*>(isc + L::kGroups * kPanelRows * L::kMinVecs);
+    __m512i isb[R];
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) isb[j] = _mm512_setzero_si512();
+    for (int g = 0; g < L::kGroups; ++g) {
+        const int64_t gi = sb * L::kGroups + g;
+        __m512i isum[R];
+#pragma GCC unroll 8
+        for (int j = 0; j < R; ++j) {
+            const int32_t gs = reinterpret_cast<const int32_t*>(acts + j * stride + aux_off)[gi];
+            isum[j] =
+                L::kOffset_ != 0 ? _mm512_set1_epi32(-L::kOffset_ * gs) : _mm512_setzero_si512();
+        }
+        group_dots<L, R>(p + int64_t{g} * L::kGroup * kPanelRows,
+                         acts + sb * L::kSB + g * L::kGroup, stride, isum);
+        const __m512i scg = _mm512_load_si512(isc + g * kPanelRows);
+#pragma GCC unroll 8
+        for (int j = 0; j < R; ++j)
+            isb[j] = _mm512_add_epi32(isb[j], _mm512_mullo_epi32(isum[j], scg));
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) {
+        const float da = reinterpret_cast<const float*>(acts + j * stride + d_off)[sb];
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isb[j]),
+                                 _mm512_mul_ps(_mm512_load_ps(wd), _mm512_set1_ps(da)), acc[j]);
+        if constexpr (L::kHasMin) {
+            const int32_t* gs =
+                reinterpret_cast<const int32_t*>(acts + j * stride + aux_off) + sb * L::kGroups;
+            __m512i msb = _mm512_setzero_si512();
+            for (int g = 0; g < L::kGroups; ++g) {
+                const __m512i mn = _mm512_load_si512(isc + (L::kGroups + g) * kPanelRows);
+                msb = _mm512_add_epi32(msb, _mm512_mullo_epi32(mn, _mm512_set1_epi32(gs[g])));
+            }
+            acc[j] = _mm512_fmadd_ps(
+                _mm512_cvtepi32_ps(msb),
+                _mm512_mul_ps(_mm512_load_ps(wd + kPanelRows), _mm512_set1_ps(da)), acc[j]);
+        }
+    }
+}
 
 template <class L, int R>
 void tile(const void* panel, const uint8_t* acts, int64_t stride, int64_t n, float* y, int64_t ldy,
           int n_rows) {
-    const int64_t n_sb = n / L::kSB;
-    const int64_t d_off = L::d_offset(n), init_off = L::init_offset(n),
-                  msum_off = L::msum_offset(n);
+    const int64_t d_off = L::d_offset(n), aux_off = L::aux_offset(n);
     __m512 acc[R];
 #pragma GCC unroll 8
     for (int j = 0; j < R; ++j) acc[j] = _mm512_setzero_ps();
     const auto* p = static_cast<const uint8_t*>(panel);
-    for (int64_t sb = 0; sb < n_sb; ++sb, p += L::kPanelSB) {
-        const auto* scales = reinterpret_cast<const float*>(p + int64_t{L::kSB} * kPanelRows);
-        const float* mins = scales + L::kGroups * kPanelRows;
-        __m512 acc_sb[R];
-        for (int g = 0; g < L::kGroups; ++g) {
-            const int64_t gi = sb * L::kGroups + g;
-            __m512i isum[R];
-#pragma GCC unroll 8
-            for (int j = 0; j < R; ++j) {
-                if constexpr (L::kOffset_ != 0) {
-                    isum[j] = _mm512_set1_epi32(
-                        reinterpret_cast<const int32_t*>(acts + j * stride + init_off)[gi]);
-                } else {
-                    isum[j] = _mm512_setzero_si512();
-                }
-            }
-            const uint8_t* codes = p + int64_t{g} * L::kGroup * kPanelRows;
-            const uint8_t* qs = acts + sb * L::kSB + g * L::kGroup;
-#pragma GCC unroll 8
-            for (int q = 0; q < L::kGroup / 4; ++q) {
-                const __m512i w = _mm512_load_si512(codes + 64 * q);
-#pragma GCC unroll 8
-                for (int j = 0; j < R; ++j) {
-                    const __m512i a =
-                        _mm512_set1_epi32(static_cast<int>(load_u32(qs + j * stride + 4 * q)));
-                    isum[j] = _mm512_dpbusd_epi32(isum[j], w, a);
-                }
-            }
-            const __m512 sc = _mm512_load_ps(scales + g * kPanelRows);
-            if constexpr (L::kMin_ == MinKind::kLegacy || (L::kGroups == 1 && !L::kHasMin)) {
-                // One group per super-block: scale by d_w * d_a straight into the total.
-#pragma GCC unroll 8
-                for (int j = 0; j < R; ++j) {
-                    const float da = reinterpret_cast<const float*>(acts + j * stride + d_off)[sb];
-                    acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]),
-                                             _mm512_mul_ps(sc, _mm512_set1_ps(da)), acc[j]);
-                    if constexpr (L::kHasMin) {
-                        const float s =
-                            reinterpret_cast<const float*>(acts + j * stride + msum_off)[gi];
-                        acc[j] = _mm512_fmadd_ps(_mm512_load_ps(mins), _mm512_set1_ps(s), acc[j]);
-                    }
-                }
-            } else {
-                // Sub-block groups: accumulate scale * isum (+ min * group sum) per super-block,
-                // then multiply by the activation's d once.
-#pragma GCC unroll 8
-                for (int j = 0; j < R; ++j) {
-                    const __m512 v = _mm512_cvtepi32_ps(isum[j]);
-                    acc_sb[j] = g == 0 ? _mm512_mul_ps(v, sc) : _mm512_fmadd_ps(v, sc, acc_sb[j]);
-                    if constexpr (L::kHasMin) {
-                        const float s =
-                            reinterpret_cast<const float*>(acts + j * stride + msum_off)[gi];
-                        acc_sb[j] = _mm512_fmadd_ps(_mm512_load_ps(mins + g * kPanelRows),
-                                                    _mm512_set1_ps(s), acc_sb[j]);
-                    }
-                }
-            }
-        }
-        if constexpr (!(L::kMin_ == MinKind::kLegacy || (L::kGroups == 1 && !L::kHasMin))) {
-#pragma GCC unroll 8
-            for (int j = 0; j < R; ++j) {
-                const float da = reinterpret_cast<const float*>(acts + j * stride + d_off)[sb];
-                acc[j] = _mm512_fmadd_ps(acc_sb[j], _mm512_set1_ps(da), acc[j]);
-            }
+    for (int64_t sb = 0; sb < n / L::kSB; ++sb, p += L::kPanelSB) {
+        if constexpr (L::kK) {
+            k_sb<L, R>(p, acts, stride, sb, d_off, aux_off, acc);
+        } else {
+            legacy_sb<L, R>(p, acts, stride, sb, d_off, aux_off, acc);
         }
     }
     const auto mask = static_cast<__mmask16>((1u << n_rows) - 1);
@@ -426,12 +491,9 @@ void tile(const void* panel, const uint8_t* acts, int64_t stride, int64_t n, flo
 }
 
 // ---------------------------------------------------------------------------------------------
-// Decode GEMV. It repeats, lane for lane, the tile's float operations (lanes are 4 weight rows
-// here instead of 16), so a token's outputs are the same bits whether it was computed alone
-// (decode) or inside a prefill batch. That batch invariance is what prefix caching and
-// continuous batching need to give the same tokens as a fresh run. Codes come from the panel
-// unpackers; each group's integer sum is reduced across vector lanes first (exact), then
-// converted once, exactly as the tile does.
+// Decode GEMV of the legacy types: the tile's float steps lane for lane, with 4 weight rows per
+// vector; each block's integer sum is reduced across lanes first (exact). The k-quants decode
+// through vec_dot, whose float steps (fma_step) are the tile's.
 
 constexpr int kGemvRows = 4;
 
@@ -440,76 +502,55 @@ inline __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
     const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
-inline __m128i reduce4(__m128i v0, __m128i v1, __m128i v2, __m128i v3) {
-    return _mm_hadd_epi32(_mm_hadd_epi32(v0, v1), _mm_hadd_epi32(v2, v3));
-}
 
-// sum(u * a) over one group of one row, as int32 lanes.
-template <int kGroup>
-inline auto group_dot(const uint8_t* codes, const uint8_t* a) {
-    if constexpr (kGroup == 32) {
-        return _mm256_dpbusd_epi32(_mm256_setzero_si256(), load256(codes), load256(a));
-    } else {
-        return _mm_dpbusd_epi32(_mm_setzero_si128(), load128(codes), load128(a));
-    }
+// The f16 at byte offset `off` of the current block of 4 rows (one 4-lane gather) as f32.
+inline __m128 gather_h2f(const uint8_t* base, __m128i row_offsets, int off) {
+    const __m128i v = _mm_i32gather_epi32(reinterpret_cast<const int*>(base + off), row_offsets, 1);
+    const __m128i lo16 = _mm_shuffle_epi8(
+        v, _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1));
+    return _mm_cvtph_ps(lo16);
 }
 
 template <class T>
 void gemv(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n, const uint8_t* act,
           float* y) {
     using L = typename T::L;
-    constexpr bool kDirect = L::kGroups == 1;  // the tile's one-group-per-super-block form
+    static_assert(!L::kK && L::kSB == kQK, "legacy layouts only");
     const auto* da = reinterpret_cast<const float*>(act + L::d_offset(n));
-    const auto* init = reinterpret_cast<const int32_t*>(act + L::init_offset(n));
-    const auto* ms = reinterpret_cast<const float*>(act + L::msum_offset(n));
-    alignas(64) uint8_t codes[kGemvRows][L::kSB];
-    float sc[kGemvRows][L::kGroups];
-    float mn[kGemvRows][L::kGroups];
-    alignas(16) float sct[L::kGroups][kGemvRows];
-    alignas(16) float mnt[L::kGroups][kGemvRows];
+    const uint8_t* aux = act + L::aux_offset(n);
     for (int64_t r0 = 0; r0 < n_rows; r0 += kGemvRows) {
         const int nr = static_cast<int>(n_rows - r0 < kGemvRows ? n_rows - r0 : kGemvRows);
-        if (nr < kGemvRows) {
-            std::memset(codes, 0, sizeof codes);
-            std::memset(sc, 0, sizeof sc);
-            std::memset(mn, 0, sizeof mn);
+        // Rows past the end repeat the last row (their lanes are not stored).
+        const uint8_t* row[kGemvRows];
+        int offs[kGemvRows];
+        for (int r = 0; r < kGemvRows; ++r) {
+            row[r] = w + (r0 + (r < nr ? r : nr - 1)) * w_row_bytes;
+            offs[r] = static_cast<int>(row[r] - row[0]);
         }
+        const __m128i row_offsets = _mm_loadu_si128(reinterpret_cast<const __m128i*>(offs));
         __m128 acc = _mm_setzero_ps();
-        for (int64_t sb = 0; sb < n / L::kSB; ++sb) {
-            for (int r = 0; r < nr; ++r) {
-                const uint8_t* blk = w + (r0 + r) * w_row_bytes + sb * T::kBlockBytes;
-                _mm_prefetch(reinterpret_cast<const char*>(blk) + kGemvPrefetch, _MM_HINT_T0);
-                T::unpack(blk, codes[r], sc[r], mn[r]);
+        for (int64_t b = 0; b < n / kQK; ++b) {
+            const uint8_t* blk[kGemvRows];
+            for (int r = 0; r < kGemvRows; ++r) {
+                blk[r] = row[r] + b * T::kBlockBytes;
+                _mm_prefetch(reinterpret_cast<const char*>(blk[r]) + kGemvPrefetch, _MM_HINT_T0);
             }
-            for (int g = 0; g < L::kGroups; ++g) {
-                for (int r = 0; r < kGemvRows; ++r) {
-                    sct[g][r] = sc[r][g];
-                    if constexpr (L::kHasMin) mnt[g][r] = mn[r][g];
-                }
+            const __m256i a = load256(act + b * kQK);
+            __m256i d[kGemvRows];
+            for (int r = 0; r < kGemvRows; ++r)
+                d[r] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), T::codes(blk[r]), a);
+            __m128i isum = reduce4(d[0], d[1], d[2], d[3]);
+            if constexpr (L::kOffset_ != 0) {
+                isum =
+                    _mm_add_epi32(isum, _mm_set1_epi32(reinterpret_cast<const int32_t*>(aux)[b]));
             }
-            const uint8_t* a = act + sb * L::kSB;
-            __m128 acc_sb = _mm_setzero_ps();
-            for (int g = 0; g < L::kGroups; ++g) {
-                const int64_t gi = sb * L::kGroups + g;
-                const int off = g * L::kGroup;
-                __m128i isum = reduce4(group_dot<L::kGroup>(codes[0] + off, a + off),
-                                       group_dot<L::kGroup>(codes[1] + off, a + off),
-                                       group_dot<L::kGroup>(codes[2] + off, a + off),
-                                       group_dot<L::kGroup>(codes[3] + off, a + off));
-                if constexpr (L::kOffset_ != 0) isum = _mm_add_epi32(isum, _mm_set1_epi32(init[gi]));
-                const __m128 v = _mm_cvtepi32_ps(isum);
-                const __m128 s = _mm_load_ps(sct[g]);
-                if constexpr (kDirect) {
-                    acc = _mm_fmadd_ps(v, _mm_mul_ps(s, _mm_set1_ps(da[sb])), acc);
-                    if constexpr (L::kHasMin) acc = _mm_fmadd_ps(_mm_load_ps(mnt[g]), _mm_set1_ps(ms[gi]), acc);
-                } else {
-                    acc_sb = g == 0 ? _mm_mul_ps(v, s) : _mm_fmadd_ps(v, s, acc_sb);
-                    if constexpr (L::kHasMin) {
-                        acc_sb = _mm_fmadd_ps(_mm_load_ps(mnt[g]), _mm_set1_ps(ms[gi]), acc_sb);
-                    }
-                }
+            const __m128 sc = gather_h2f(blk[0], row_offsets, 0);
+            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(isum), _mm_mul_ps(sc, _mm_set1_ps(da[b])), acc);
+            if constexpr (L::kHasMin) {
+                const float s = reinterpret_cast<const float*>(aux)[b];
+                acc =
+                    _mm_fmadd_ps(gather_h2f(blk[0], row_offsets, T::kMOffset), _mm_set1_ps(s), acc);
             }
-            if constexpr (!kDirect) acc = _mm_fmadd_ps(acc_sb, _mm_set1_ps(da[sb]), acc);
         }
         _mm_mask_storeu_ps(y + r0, static_cast<__mmask8>((1u << nr) - 1), acc);
     }
@@ -530,7 +571,7 @@ GemmKernels gemm_of() {
     g.act_bytes = L::act_bytes;
     g.prep_act = kPrep;
     set_tiles<T>(g, std::make_integer_sequence<int, kMaxRows>{});
-    g.gemv = gemv<T>;
+    if constexpr (!L::kK) g.gemv = gemv<T>;
     return g;
 }
 

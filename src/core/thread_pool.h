@@ -1,6 +1,7 @@
 // A fixed set of worker threads that run one parallel loop at a time (no per-op thread creation).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -31,14 +32,17 @@ class ThreadPool {
 
     int n_threads_;
     std::vector<std::thread> workers_;
+    // A decode step runs hundreds of short loops: waking a sleeping thread for each costs more
+    // than the loop, so workers (and the caller, waiting for them) spin briefly on these
+    // atomics before blocking on the condition variables.
+    std::atomic<uint64_t> generation_{0};  // bumped per job, under mu_
+    std::atomic<int> pending_{0};          // workers still running the current job
+    std::atomic<bool> stop_{false};
+    const std::function<void(int64_t, int64_t)>* job_ = nullptr;  // published by generation_
+    int64_t job_n_ = 0;
     std::mutex mu_;
     std::condition_variable start_cv_;
     std::condition_variable done_cv_;
-    const std::function<void(int64_t, int64_t)>* job_ = nullptr;  // guarded by mu_
-    int64_t job_n_ = 0;
-    uint64_t generation_ = 0;  // bumped per job
-    int pending_ = 0;
-    bool stop_ = false;
 };
 
 }  // namespace sobre

@@ -69,9 +69,9 @@ void Server::Impl::routes() {
     http.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
         std::string key_id;
         if (!authorize(req, res, key_id)) return;
-        const json model = {{"id", model_id}, {"object", "model"}, {"created", created}, {"owned_by", "sobre"},
-                            {"meta", {{"sha256", model_sha256}, {"architecture", this->model->info().arch}}}};
-        res.set_content(json{{"object", "list"}, {"data", json::array({model})}}.dump(), "application/json");
+        const json entry = {{"id", model_id}, {"object", "model"}, {"created", created}, {"owned_by", "sobre"},
+                            {"meta", {{"sha256", model_sha256}, {"architecture", model->info().arch}}}};
+        res.set_content(json{{"object", "list"}, {"data", json::array({entry})}}.dump(), "application/json");
     });
     http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { completion(req, res, true); });
     http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { completion(req, res, false); });

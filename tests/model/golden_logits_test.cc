@@ -152,7 +152,9 @@ TEST_P(GoldenLogits, GreedyContinuation) {
     const std::vector<float> batch = run(false);
     const int64_t last = (n_prompt - 1) * n_vocab;
     const RowStats s = compare_row(&ref_[last], &batch[last], n_vocab);
-    if (s.ref_gap > 2 * s.max_diff) EXPECT_EQ(ours.front(), greedy_.front());
+    if (s.ref_gap > 2 * s.max_diff) {
+        EXPECT_EQ(ours.front(), greedy_.front());
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenLogits, ::testing::ValuesIn(testing::supported_fixture_models()),

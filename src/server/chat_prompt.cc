@@ -77,14 +77,14 @@ ordered_json checked_messages(const ordered_json& body) {
 
 }  // namespace
 
-ChatPrompt::Rendered ChatPrompt::render(const std::string& raw_body) const {
+ChatPrompt::Rendered ChatPrompt::render(const std::string& raw_body, bool with_tools) const {
     if (!impl_->tmpl) {
         fail(ErrorKind::kUnsupported, "this model has no chat template (tokenizer.chat_template); use /v1/completions");
     }
     const ordered_json body = ordered_json::parse(raw_body, nullptr, false);
     ordered_json ctx = ordered_json::object();
     ctx["messages"] = checked_messages(body);
-    if (body.contains("tools") && !body["tools"].is_null()) {
+    if (with_tools && body.contains("tools") && !body["tools"].is_null()) {
         if (!body["tools"].is_array()) fail(ErrorKind::kInvalidArgument, "'tools' must be an array");
         if (!body["tools"].empty()) ctx["tools"] = body["tools"];
     }

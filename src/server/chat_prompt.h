@@ -32,7 +32,8 @@ class ChatPrompt {
     // messages, tools, and template variables from chat_template_kwargs (enable_thinking, ...).
     // Throws Error(kInvalidArgument) naming the field for malformed messages or when the template
     // raises an error, Error(kUnsupported) when the model has no chat template.
-    Rendered render(const std::string& raw_body) const;
+    // `with_tools` false leaves the request's tools out of the prompt (tool_choice "none").
+    Rendered render(const std::string& raw_body, bool with_tools = true) const;
     // Splits generated text into content / reasoning / tool calls (tool calls only when the
     // request offered tools).
     ParsedReply parse(const std::string& text, bool tools_offered, bool think_opened) const;

@@ -106,12 +106,24 @@ void Server::Impl::completion(const httplib::Request& req, httplib::Response& re
         ReplyContext rc;
         rc.is_chat = is_chat;
         rc.tools = is_chat && body.contains("tools") && body["tools"].is_array() && !body["tools"].empty();
+        if (is_chat && body.contains("tool_choice") && !body["tool_choice"].is_null()) {
+            const json& choice = body["tool_choice"];
+            const std::string mode = choice.is_string() ? choice.get<std::string>() : "";
+            if (mode == "none") {
+                rc.tools = false;  // the tools stay out of the prompt and no call is parsed
+            } else if (mode != "auto") {
+                // Forcing a call needs constrained decoding of the family's call syntax: refused
+                // rather than silently treated as "auto".
+                fail(ErrorKind::kInvalidArgument, "'tool_choice' {} is not supported yet (use \"auto\" or \"none\")",
+                     choice.dump());
+            }
+        }
         rc.key_id = key_id;
         rc.endpoint = is_chat ? "/v1/chat/completions" : "/v1/completions";
         std::string& prompt_text = rc.prompt_text;
         std::vector<int32_t> ids;
         if (is_chat) {
-            const ChatPrompt::Rendered rendered = chat->render(req.body);
+            const ChatPrompt::Rendered rendered = chat->render(req.body, rc.tools);
             prompt_text = rendered.text;
             rc.think_opened = rendered.think_opened;
             ids = tok->encode(prompt_text, false, true);

@@ -102,6 +102,10 @@ test("tools are accepted and the answer keeps the OpenAI shape", async () => {
   const m = r.choices[0].message;
   assert.ok(typeof m.content === "string" || m.content === null);
   if (m.tool_calls) assert.equal(r.choices[0].finish_reason, "tool_calls");
+  const none = await client.chat.completions.create(ask({ tools, tool_choice: "none" }));
+  assert.equal(none.choices[0].message.tool_calls, undefined);
+  await assert.rejects(client.chat.completions.create(ask({ tools, tool_choice: "required" })),
+    (e) => e.status === 400 && /tool_choice/.test(e.message));
 });
 
 test("json_schema output is valid JSON of that schema (constrained while decoding)", async () => {

@@ -3,6 +3,7 @@
 // here, so everything works offline. Weights are streamed row by row: memory stays flat.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -48,6 +49,21 @@ const Preset& find_preset(const std::string& name) {
     std::string names;
     for (const Preset& p : kPresets) names += (names.empty() ? "" : ", ") + std::string(p.name);
     fail(ErrorKind::kInvalidArgument, "--preset '{}' is unknown (known: {})", name, names);
+}
+
+// llama.cpp's llama_ftype for a file whose matrices are all `t` (what tools show as the type).
+std::optional<uint32_t> llama_file_type(DType t) {
+    switch (t) {
+        case DType::kF32: return 0;
+        case DType::kF16: return 1;
+        case DType::kQ4_0: return 2;
+        case DType::kQ4_1: return 3;
+        case DType::kQ8_0: return 7;
+        case DType::kQ5_0: return 8;
+        case DType::kQ5_1: return 9;
+        case DType::kBF16: return 32;
+        default: return std::nullopt;
+    }
 }
 
 uint64_t name_hash(const std::string& s) {
@@ -133,6 +149,10 @@ void run_synth(const SynthArgs& a) {
     w.set("general.architecture", gguf::Value::of_string(arch));
     w.set("general.name", gguf::Value::of_string(fmt::format("sobre synth {} ({})", p.name, a.type)));
     w.set("general.alignment", gguf::Value::of_u32(32));
+    if (const auto ftype = llama_file_type(*type)) {
+        w.set("general.file_type", gguf::Value::of_u32(*ftype));
+        if (dtype_traits(*type).is_quantized) w.set("general.quantization_version", gguf::Value::of_u32(2));
+    }
     w.set(key("context_length"), gguf::Value::of_u32(static_cast<uint32_t>(p.n_ctx)));
     w.set(key("embedding_length"), gguf::Value::of_u32(static_cast<uint32_t>(p.n_embd)));
     w.set(key("block_count"), gguf::Value::of_u32(static_cast<uint32_t>(n_layer)));

@@ -40,6 +40,31 @@ void encode_bpe(const Vocab& vocab, const RegexSplitter& splitter, std::string_v
 // ref: llama.cpp llama_vocab::impl::token_to_piece
 std::string render_piece(const Vocab& vocab, int32_t id);
 
+// The merge loop SPM and byte-level BPE share: queue every adjacent pair (try_add decides
+// whether it is a token and with what priority), repeatedly join the best pair whose sides are
+// still as the pair saw them, queue the new neighbours, then emit the surviving symbols in
+// order. Symbol has len / prev / next (a linked list over the word); Bigram left / right / len.
+template <class Symbol, class Queue, class TryAdd, class Emit>
+void merge_symbols(std::vector<Symbol>& symbols, Queue& queue, TryAdd try_add, Emit emit) {
+    for (int i = 1; i < static_cast<int>(symbols.size()); ++i) try_add(i - 1, i);
+    while (!queue.empty()) {
+        const auto top = queue.top();
+        queue.pop();
+        Symbol& left = symbols[static_cast<size_t>(top.left)];
+        Symbol& right = symbols[static_cast<size_t>(top.right)];
+        if (left.len == 0 || right.len == 0 || left.len + right.len != top.len) continue;
+        left.len += right.len;
+        right.len = 0;
+        left.next = right.next;
+        if (right.next >= 0) symbols[static_cast<size_t>(right.next)].prev = top.left;
+        try_add(left.prev, top.left);
+        try_add(top.left, left.next);
+    }
+    for (int i = symbols.empty() ? -1 : 0; i != -1; i = symbols[static_cast<size_t>(i)].next) {
+        emit(symbols[static_cast<size_t>(i)]);
+    }
+}
+
 // GPT-2's byte-to-unicode table: the UTF-8 of the character byte `b` is spelled with.
 const std::string& byte_to_unicode(uint8_t b);
 // The byte a GPT-2 table character stands for; -1 for any other code point.

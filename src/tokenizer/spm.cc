@@ -38,24 +38,8 @@ class SpmSession {
 
     void run(std::vector<int32_t>& out) {
         cut_symbols();
-        for (int i = 1; i < static_cast<int>(symbols_.size()); ++i) try_add(i - 1, i);
-        while (!queue_.empty()) {
-            const Bigram top = queue_.top();
-            queue_.pop();
-            Symbol& left = symbols_[static_cast<size_t>(top.left)];
-            Symbol& right = symbols_[static_cast<size_t>(top.right)];
-            if (left.len == 0 || right.len == 0 || left.len + right.len != top.len) continue;
-            left.len += right.len;
-            right.len = 0;
-            left.next = right.next;
-            if (right.next >= 0) symbols_[static_cast<size_t>(right.next)].prev = top.left;
-            try_add(left.prev, top.left);
-            try_add(top.left, left.next);
-        }
-        for (int i = symbols_.empty() ? -1 : 0; i != -1;
-             i = symbols_[static_cast<size_t>(i)].next) {
-            emit(symbols_[static_cast<size_t>(i)], out);
-        }
+        merge_symbols(symbols_, queue_, [this](int l, int r) { try_add(l, r); },
+                      [&](const Symbol& s) { emit(s, out); });
     }
 
    private:

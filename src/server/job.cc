@@ -16,7 +16,10 @@ TokenTable TokenTable::from(const tokenizer::Tokenizer& tok) {
 Job::Job(runtime::Scheduler& sched, const tokenizer::Tokenizer& tok, const TokenTable& table, const GenParams& params,
          std::vector<int32_t> prompt, int64_t n_ctx)
     : sched_(sched), tok_(tok), table_(table), params_(params), text_(tok, params.stop) {
-    if (params.json_mode) json_.emplace(params.schema.is_null() ? nullptr : &params.schema);
+    if (params.json_mode) {
+        if (params.schemas.empty()) json_.emplace(nullptr);
+        else json_.emplace(params.schemas);
+    }
     runtime::GenerationRequest r;
     r.max_tokens = params.max_tokens > 0 ? params.max_tokens : n_ctx;
     r.prompt = std::move(prompt);

@@ -81,7 +81,7 @@ bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 }  // namespace
 
 // One open construct. Frames never hold pointers into other frames, so the stack copies cheaply.
-struct JsonMachine::Frame {
+struct SchemaMachine::Frame {
     enum Kind : uint8_t { kValue, kObject, kArray, kString, kNumber, kLiteral } kind = kValue;
     std::shared_ptr<const SchemaNode> schema;
     // kObject: 0 expect key or '}', 1 in key, 2 expect ':', 3 expect value, 4 expect ',' or '}', 5 expect key
@@ -97,7 +97,7 @@ struct JsonMachine::Frame {
     std::shared_ptr<const SchemaNode> pending;  // kObject: schema of the value after the current key
 };
 
-JsonMachine::JsonMachine(const json* schema) {
+SchemaMachine::SchemaMachine(const json* schema) {
     root_ = schema ? compile(*schema, 0) : std::make_shared<SchemaNode>();
     if (!schema) std::const_pointer_cast<SchemaNode>(root_)->types = kObject;
     Frame f;
@@ -106,18 +106,12 @@ JsonMachine::JsonMachine(const json* schema) {
     stack_.push_back(f);
 }
 
-JsonMachine::JsonMachine(const JsonMachine&) = default;
-JsonMachine& JsonMachine::operator=(const JsonMachine&) = default;
-JsonMachine::~JsonMachine() = default;
+SchemaMachine::SchemaMachine(const SchemaMachine&) = default;
+SchemaMachine& SchemaMachine::operator=(const SchemaMachine&) = default;
+SchemaMachine::~SchemaMachine() = default;
 
-bool JsonMachine::complete() const { return done_; }
+bool SchemaMachine::complete() const { return done_; }
 
-bool JsonMachine::feed(const std::string& s) {
-    for (unsigned char c : s) {
-        if (!feed(c)) return false;
-    }
-    return true;
-}
 
 namespace {
 
@@ -152,7 +146,7 @@ std::shared_ptr<const SchemaNode> property_schema(const SchemaNode& s, const std
 
 }  // namespace
 
-bool JsonMachine::feed(unsigned char c) {
+bool SchemaMachine::feed(unsigned char c) {
     if (done_ || stack_.empty()) return false;
     Frame& f = stack_.back();
     // A value that just ended hands the byte to the construct around it.
@@ -347,6 +341,36 @@ bool JsonMachine::feed(unsigned char c) {
         }
     }
     return false;
+}
+
+JsonMachine::JsonMachine(const json* schema) { alternatives_.emplace_back(schema); }
+
+JsonMachine::JsonMachine(const std::vector<json>& any_of) {
+    if (any_of.empty()) fail(ErrorKind::kInvalidArgument, "json_schema: no schema to follow");
+    for (const json& s : any_of) alternatives_.emplace_back(&s);
+}
+
+bool JsonMachine::feed(unsigned char c) {
+    if (alternatives_.size() == 1) return alternatives_[0].feed(c);
+    std::vector<SchemaMachine> next;
+    for (const SchemaMachine& a : alternatives_) {
+        SchemaMachine trial = a;
+        if (trial.feed(c)) next.push_back(std::move(trial));
+    }
+    if (next.empty()) return false;
+    alternatives_ = std::move(next);
+    return true;
+}
+
+bool JsonMachine::feed(const std::string& s) {
+    for (unsigned char c : s) {
+        if (!feed(c)) return false;
+    }
+    return true;
+}
+
+bool JsonMachine::complete() const {
+    return std::any_of(alternatives_.begin(), alternatives_.end(), [](const SchemaMachine& a) { return a.complete(); });
 }
 
 namespace {

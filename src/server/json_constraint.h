@@ -17,18 +17,18 @@ namespace sobre::server {
 // keywords are rejected with Error(kInvalidArgument) naming them, never silently ignored.
 struct SchemaNode;
 
-class JsonMachine {
+// The automaton of one schema.
+class SchemaMachine {
    public:
     // `schema` null: any JSON object (json_object mode). Throws Error(kInvalidArgument).
-    explicit JsonMachine(const nlohmann::json* schema);
-    JsonMachine(const JsonMachine&);
-    JsonMachine& operator=(const JsonMachine&);
-    ~JsonMachine();
+    explicit SchemaMachine(const nlohmann::json* schema);
+    SchemaMachine(const SchemaMachine&);
+    SchemaMachine& operator=(const SchemaMachine&);
+    ~SchemaMachine();
 
     // Consumes one byte; false (and the machine unchanged in meaning) when the byte cannot
     // continue any matching document.
     bool feed(unsigned char c);
-    bool feed(const std::string& s);
     // A whole document has been read.
     bool complete() const;
 
@@ -37,6 +37,23 @@ class JsonMachine {
     std::shared_ptr<const SchemaNode> root_;
     std::vector<Frame> stack_;
     bool done_ = false;
+};
+
+// A document matching any of several schemas (tool_choice "required" allows one call shape per
+// tool): their automata run side by side and an alternative that rejects a byte drops out.
+class JsonMachine {
+   public:
+    // `schema` null: any JSON object. Throws Error(kInvalidArgument).
+    explicit JsonMachine(const nlohmann::json* schema);
+    // At least one schema. Throws Error(kInvalidArgument).
+    explicit JsonMachine(const std::vector<nlohmann::json>& any_of);
+
+    bool feed(unsigned char c);  // false (machine unchanged) when no alternative takes the byte
+    bool feed(const std::string& s);
+    bool complete() const;  // some alternative has read a whole document
+
+   private:
+    std::vector<SchemaMachine> alternatives_;
 };
 
 // Masks the logits of tokens that would break the document (pieces[i] is token i's text; `eog`

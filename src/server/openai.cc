@@ -99,7 +99,7 @@ GenParams parse_gen_params(const json& body, bool chat) {
                 fail(ErrorKind::kInvalidArgument, "'response_format.json_schema.schema' is required");
             }
             p.json_mode = true;
-            p.schema = (*js)["schema"];
+            p.schemas = {(*js)["schema"]};
         } else if (type != "text") {
             fail(ErrorKind::kInvalidArgument, "'response_format.type' must be text, json_object or json_schema");
         }

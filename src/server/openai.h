@@ -29,10 +29,10 @@ struct GenParams {
     bool stream = false;
     bool include_usage = false;
     std::string model;  // as sent ("" if absent)
-    // response_format: json_object (any JSON object) or json_schema (that schema), enforced while
-    // decoding. `schema` is null for json_object.
+    // response_format json_object / json_schema, or a forced tool call: the reply is constrained
+    // while decoding to JSON matching any of `schemas` (none: any JSON object).
     bool json_mode = false;
-    json schema;
+    std::vector<json> schemas;
 };
 
 // Reads and checks the shared fields of a request body. `chat` selects the chat field names

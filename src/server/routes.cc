@@ -106,17 +106,12 @@ void Server::Impl::completion(const httplib::Request& req, httplib::Response& re
         ReplyContext rc;
         rc.is_chat = is_chat;
         rc.tools = is_chat && body.contains("tools") && body["tools"].is_array() && !body["tools"].empty();
-        if (is_chat && body.contains("tool_choice") && !body["tool_choice"].is_null()) {
-            const json& choice = body["tool_choice"];
-            const std::string mode = choice.is_string() ? choice.get<std::string>() : "";
-            if (mode == "none") {
-                rc.tools = false;  // the tools stay out of the prompt and no call is parsed
-            } else if (mode != "auto") {
-                // Forcing a call needs constrained decoding of the family's call syntax: refused
-                // rather than silently treated as "auto".
-                fail(ErrorKind::kInvalidArgument, "'tool_choice' {} is not supported yet (use \"auto\" or \"none\")",
-                     choice.dump());
-            }
+        if (is_chat) rc.choice = parse_tool_choice(body);
+        if (rc.choice.mode == ToolChoice::kNone) rc.tools = false;  // tools stay out of the prompt; no call is parsed
+        if (rc.choice.forced()) {
+            if (p.json_mode) fail(ErrorKind::kInvalidArgument, "'response_format' cannot be combined with a forced 'tool_choice'");
+            p.json_mode = true;
+            p.schemas = forced_call_schemas(body["tools"], rc.choice);
         }
         rc.key_id = key_id;
         rc.endpoint = is_chat ? "/v1/chat/completions" : "/v1/completions";
@@ -148,6 +143,14 @@ void Server::Impl::completion(const httplib::Request& req, httplib::Response& re
     }
 }
 
+ParsedReply Server::Impl::parse_reply(const std::string& text, const ReplyContext& rc) const {
+    if (!rc.choice.forced()) return chat->parse(text, rc.tools, rc.think_opened);
+    ParsedReply reply;
+    reply.tool_calls = forced_tool_calls(text, rc.choice);
+    if (reply.tool_calls.empty()) reply.content = text;  // cut short: the client sees what came
+    return reply;
+}
+
 void Server::Impl::respond_whole(httplib::Response& res, Job& job, const GenParams& p, const ReplyContext& rc) {
     const bool is_chat = rc.is_chat;
     std::string text;
@@ -164,7 +167,7 @@ void Server::Impl::respond_whole(httplib::Response& res, Job& job, const GenPara
     std::string finish = finish_reason_name(static_cast<int>(r.reason));
     json choice = {{"index", 0}, {"logprobs", nullptr}};
     if (is_chat) {
-        const ParsedReply reply = chat->parse(text, rc.tools, rc.think_opened);
+        const ParsedReply reply = parse_reply(text, rc);
         json message = {{"role", "assistant"}, {"content", reply.content}};
         if (!reply.reasoning.empty()) message["reasoning_content"] = reply.reasoning;
         if (!reply.tool_calls.empty()) {

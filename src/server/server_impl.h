@@ -18,6 +18,7 @@
 #include "server/metrics.h"
 #include "server/openai.h"
 #include "server/server.h"
+#include "server/tool_choice.h"
 #include "tokenizer/tokenizer.h"
 
 namespace sobre::server {
@@ -52,7 +53,10 @@ struct Server::Impl {
         bool is_chat = false;
         bool tools = false;         // tools were offered: parse tool calls (and buffer streams)
         bool think_opened = false;  // the prompt opened <think>
+        ToolChoice choice;
     };
+    // The reply as content / reasoning / tool calls (a forced call is read from its JSON).
+    ParsedReply parse_reply(const std::string& text, const ReplyContext& rc) const;
     void respond_whole(httplib::Response& res, Job& job, const GenParams& p, const ReplyContext& rc);
     void stream(httplib::Response& res, std::shared_ptr<Job> job, const GenParams& p, const ReplyContext& rc);
     void respond_error(httplib::Response& res, const Error& e);

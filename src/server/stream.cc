@@ -22,7 +22,7 @@ void Server::Impl::stream(httplib::Response& res, std::shared_ptr<Job> job, cons
     res.set_chunked_content_provider("text/event-stream", [=, this](size_t, httplib::DataSink& sink) {
         const bool is_chat = rc.is_chat;
         const std::string& id = rc.id;
-        const std::time_t created = std::time(nullptr);
+        const std::time_t chunk_time = std::time(nullptr);
         auto chunk = [&](json choice_delta, const json& finish, const json& logprobs) {
             json choice = {{"index", 0}, {"finish_reason", finish}, {"logprobs", logprobs}};
             if (is_chat) {
@@ -30,7 +30,7 @@ void Server::Impl::stream(httplib::Response& res, std::shared_ptr<Job> job, cons
             } else {
                 choice["text"] = choice_delta.value("content", "");
             }
-            return json{{"id", id}, {"object", is_chat ? "chat.completion.chunk" : "text_completion"}, {"created", created},
+            return json{{"id", id}, {"object", is_chat ? "chat.completion.chunk" : "text_completion"}, {"created", chunk_time},
                         {"model", model_id}, {"choices", json::array({choice})}};
         };
         auto send = [&](const std::string& data) { return sink.write(data.data(), data.size()); };
@@ -78,7 +78,7 @@ void Server::Impl::stream(httplib::Response& res, std::shared_ptr<Job> job, cons
         const JobResult r = job->result();
         std::string finish = finish_reason_name(static_cast<int>(r.reason));
         if (is_chat) {
-            const ParsedReply reply = chat->parse(text, rc.tools, rc.think_opened);
+            const ParsedReply reply = parse_reply(text, rc);
             json delta = deltas(reply.reasoning, reply.content);
             if (!reply.tool_calls.empty()) {
                 json calls = reply.tool_calls;
@@ -90,7 +90,7 @@ void Server::Impl::stream(httplib::Response& res, std::shared_ptr<Job> job, cons
         }
         send(event(chunk(json::object(), finish, nullptr)));
         if (p.include_usage) {
-            send(event({{"id", id}, {"object", is_chat ? "chat.completion.chunk" : "text_completion"}, {"created", created},
+            send(event({{"id", id}, {"object", is_chat ? "chat.completion.chunk" : "text_completion"}, {"created", chunk_time},
                         {"model", model_id}, {"choices", json::array()},
                         {"usage", {{"prompt_tokens", r.prompt_tokens}, {"completion_tokens", r.completion_tokens},
                                    {"total_tokens", r.prompt_tokens + r.completion_tokens},

@@ -2,6 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { startServer, readSse, sobre } from "./harness.mjs";
@@ -10,7 +11,7 @@ const KEY = "test-key-123";
 let srv, client, model;
 
 before(async () => {
-  srv = await startServer(["--api-key", KEY, "--parallel", "4", "-c", "512"]);
+  srv = await startServer(["--api-key", KEY, "--parallel", "4", "-c", "2048"]);
   client = new OpenAI({ baseURL: srv.url + "/v1", apiKey: KEY, maxRetries: 0 });
   model = (await client.models.list()).data[0].id;
 });
@@ -104,8 +105,69 @@ test("tools are accepted and the answer keeps the OpenAI shape", async () => {
   if (m.tool_calls) assert.equal(r.choices[0].finish_reason, "tool_calls");
   const none = await client.chat.completions.create(ask({ tools, tool_choice: "none" }));
   assert.equal(none.choices[0].message.tool_calls, undefined);
-  await assert.rejects(client.chat.completions.create(ask({ tools, tool_choice: "required" })),
-    (e) => e.status === 400 && /tool_choice/.test(e.message));
+});
+
+// Bounded schemas (enums, booleans, no free text) so every forced call completes within max_tokens.
+const forcedTools = [
+  { type: "function", function: { name: "set_unit", parameters: { type: "object", additionalProperties: false,
+    required: ["unit"], properties: { unit: { enum: ["celsius", "fahrenheit"] } } } } },
+  { type: "function", function: { name: "toggle", parameters: { type: "object", additionalProperties: false,
+    required: ["on"], properties: { on: { type: "boolean" } } } } },
+];
+
+test("tool_choice naming a function forces a call of it with arguments of its schema", async () => {
+  for (const seed of [1, 2]) {
+    const r = await client.chat.completions.create(ask({ tools: forcedTools, max_tokens: 120, temperature: 1, seed,
+      tool_choice: { type: "function", function: { name: "set_unit" } } }));
+    assert.equal(r.choices[0].finish_reason, "tool_calls");
+    const calls = r.choices[0].message.tool_calls;
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].type, "function");
+    assert.equal(calls[0].function.name, "set_unit");
+    assert.ok(["celsius", "fahrenheit"].includes(JSON.parse(calls[0].function.arguments).unit));
+  }
+});
+
+test("tool_choice required forces a call of one of the tools, streamed or not", async () => {
+  const seen = new Set();
+  for (const seed of [1, 2, 3, 4]) {
+    const body = ask({ tools: forcedTools, max_tokens: 120, temperature: 1, seed, tool_choice: "required" });
+    const r = await client.chat.completions.create(body);
+    assert.equal(r.choices[0].finish_reason, "tool_calls");
+    const [call] = r.choices[0].message.tool_calls;
+    const args = JSON.parse(call.function.arguments);
+    if (call.function.name === "set_unit") assert.ok(["celsius", "fahrenheit"].includes(args.unit));
+    else {
+      assert.equal(call.function.name, "toggle");
+      assert.equal(typeof args.on, "boolean");
+    }
+    seen.add(call.function.name);
+    const s = await client.chat.completions.create({ ...body, stream: true });
+    let streamed, finish;
+    for await (const c of s) {
+      if (c.choices[0]?.delta?.tool_calls) streamed = c.choices[0].delta.tool_calls[0];
+      if (c.choices[0]?.finish_reason) finish = c.choices[0].finish_reason;
+    }
+    assert.equal(finish, "tool_calls");
+    assert.equal(streamed.function.name, call.function.name);
+    assert.equal(streamed.function.arguments, call.function.arguments);
+  }
+  assert.ok(seen.size >= 1);
+});
+
+test("tool_choice mistakes are 400s naming the problem", async () => {
+  const cases = [
+    [{ tools: forcedTools, tool_choice: { type: "function", function: { name: "nope" } } }, /nope.*not among/],
+    [{ tool_choice: "required" }, /needs 'tools'/],
+    [{ tools: forcedTools, tool_choice: "sometimes" }, /tool_choice/],
+    [{ tools: forcedTools, tool_choice: "required", response_format: { type: "json_object" } }, /cannot be combined/],
+    [{ tools: [{ type: "function", function: { name: "f", parameters: { type: "object", patternProperties: {} } } }],
+       tool_choice: "required" }, /patternProperties/],
+  ];
+  for (const [extra, re] of cases) {
+    await assert.rejects(client.chat.completions.create(ask(extra)), (e) => e.status === 400 && re.test(e.message),
+      JSON.stringify(extra));
+  }
 });
 
 test("json_schema output is valid JSON of that schema (constrained while decoding)", async () => {
@@ -181,8 +243,18 @@ test("16 concurrent streams equal a single client's answer; disconnects free the
     }
     return leaves ? null : text;
   };
-  const results = await Promise.all(Array.from({ length: 16 }, (_, i) => run(i)));
-  results.forEach((text, i) => { if (text !== null) assert.equal(text, alone[i % 4], `stream ${i}`); });
+  const rss = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${srv.proc.pid}/status`, "utf8"))[1]);
+  const metric = async (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(srv.url + "/metrics")).text())[1]);
+  // Three rounds of 16: memory after the third stays where the first left it (the KV cache is a
+  // fixed budget and finished or abandoned requests leave nothing behind).
+  let rssAfterFirst, kvAfterFirst;
+  for (let round = 0; round < 3; ++round) {
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => run(i)));
+    results.forEach((text, i) => { if (text !== null) assert.equal(text, alone[i % 4], `round ${round} stream ${i}`); });
+    if (round === 0) [rssAfterFirst, kvAfterFirst] = [rss(), await metric("sobre_kv_cache_usage_ratio")];
+  }
+  assert.ok(rss() - rssAfterFirst < 16 * 1024, `RSS grew from ${rssAfterFirst} kB to ${rss()} kB over two more rounds`);
+  assert.ok(await metric("sobre_kv_cache_usage_ratio") <= kvAfterFirst, "KV cache use grew across rounds");
   const after = await client.chat.completions.create(ask({ max_tokens: 2 }));  // still serving
   assert.equal(after.object, "chat.completion");
   const m = await (await fetch(srv.url + "/metrics")).text();

@@ -26,6 +26,9 @@ void add_serve(CLI::App& app) {
     cmd->add_option("-c,--ctx-size", o->ctx, "context per sequence")->check(CLI::Range(16, 1 << 24));
     cmd->add_option("--kv-blocks", o->kv_blocks, "KV cache budget in blocks of 16 positions (default: parallel x ctx)");
     cmd->add_option("--max-queue", o->max_queue, "waiting requests before answering 503");
+    cmd->add_option("--state-checkpoints", o->state_checkpoints,
+                    "models with recurrent state (Qwen3.5/Next, DeepSeek-V4): states kept for prefix reuse (default 2 per sequence)")
+        ->check(CLI::Range(0, 4096));
     cmd->add_option("-t,--threads", o->threads, "threads")->check(CLI::Range(1, 1024));
     cmd->callback([o] {
         std::signal(SIGPIPE, SIG_IGN);  // a client that disconnects must not end the server

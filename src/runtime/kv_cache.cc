@@ -34,6 +34,8 @@ KvCache::KvCache(const model::KvLayout& layout, const KvCacheOptions& o)
     refs_.assign(static_cast<size_t>(o.n_blocks), 0);
     hash_of_.assign(static_cast<size_t>(o.n_blocks), 0);
     for (int64_t b = o.n_blocks - 1; b >= 0; --b) free_.push_back(static_cast<int32_t>(b));
+    rolling_of_.assign(static_cast<size_t>(o.n_seq), 0);
+    max_checkpoints_ = static_cast<size_t>(o.max_checkpoints > 0 ? o.max_checkpoints : 2 * o.n_seq);
 }
 
 model::KvSeqView KvCache::view(int il, int seq) {
@@ -62,6 +64,7 @@ int32_t KvCache::allocate() {
     const int32_t b = evictable_.front();
     evictable_.pop_front();
     cached_.erase(hash_of_[b]);
+    drop_checkpoint(hash_of_[b]);  // its prefix can no longer be attached
     hash_of_[b] = 0;
     return b;
 }
@@ -91,6 +94,7 @@ void KvCache::unref(int32_t b) {
 void KvCache::release(int seq) {
     for (int32_t b : seqs_[seq]) unref(b);
     seqs_[seq].clear();
+    rolling_of_[seq] = 0;  // its last rolling checkpoint stays, now owned by nobody
     const int64_t per_seq = int64_t{layout_.n_layer} * layout_.state_width;
     std::fill_n(state_.begin() + seq * per_seq, per_seq, 0.0f);
 }
@@ -113,8 +117,9 @@ uint64_t KvCache::block_hash(uint64_t parent, std::span<const int32_t> tokens) c
 int64_t KvCache::attach_prefix(int seq, std::span<const int32_t> tokens) {
     std::vector<int32_t>& table = seqs_[seq];
     SOBRE_CHECK(table.empty());
-    if (layout_.state_width > 0) return 0;
     uint64_t parent = 0;
+    size_t resume_blocks = 0;  // stateful models: the longest attached prefix with a checkpoint
+    uint64_t resume_hash = 0;
     const auto n = static_cast<int64_t>(tokens.size());
     for (int64_t start = 0; start + block_size_ <= n - 1; start += block_size_) {
         const auto block_tokens = tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(block_size_));
@@ -128,11 +133,56 @@ int64_t KvCache::attach_prefix(int seq, std::span<const int32_t> tokens) {
         if (refs_[b]++ == 0) evictable_.remove(b);
         table.push_back(b);
         parent = h;
+        if (checkpoints_.count(h)) {
+            resume_blocks = table.size();
+            resume_hash = h;
+        }
+    }
+    if (has_state()) {
+        while (table.size() > resume_blocks) {
+            unref(table.back());
+            table.pop_back();
+        }
+        if (resume_hash != 0) {
+            Checkpoint& c = checkpoints_.at(resume_hash);
+            c.last_used = ++clock_;
+            std::copy(c.state.begin(), c.state.end(), state_.begin() + int64_t{seq} * layout_.n_layer * layout_.state_width);
+        }
     }
     return static_cast<int64_t>(table.size()) * block_size_;
 }
 
-void KvCache::publish(int seq, std::span<const int32_t> tokens) {
+void KvCache::drop_checkpoint(uint64_t hash) {
+    if (hash == 0 || !checkpoints_.erase(hash)) return;
+    std::replace(rolling_of_.begin(), rolling_of_.end(), hash, uint64_t{0});
+}
+
+void KvCache::save_checkpoint(int seq, std::span<const int32_t> tokens, bool rolling) {
+    SOBRE_CHECK(has_state());
+    const auto n_blocks = static_cast<int64_t>(tokens.size()) / block_size_;
+    SOBRE_CHECK(n_blocks > 0 && n_blocks * block_size_ == static_cast<int64_t>(tokens.size()) &&
+                n_blocks <= static_cast<int64_t>(seqs_[seq].size()));
+    const uint64_t hash = publish(seq, tokens);
+    // The prefix's blocks may be registered by another sequence that computed the same tokens:
+    // their rows equal ours, so the checkpoint is keyed by the prefix, not by whose blocks.
+    if (!cached_.count(hash)) return;
+    if (rolling) {
+        if (rolling_of_[seq] != hash) drop_checkpoint(rolling_of_[seq]);
+        rolling_of_[seq] = hash;
+    }
+    Checkpoint& c = checkpoints_[hash];
+    const int64_t per_seq = int64_t{layout_.n_layer} * layout_.state_width;
+    const auto from = state_.begin() + int64_t{seq} * per_seq;
+    c.state.assign(from, from + per_seq);
+    c.last_used = ++clock_;
+    while (checkpoints_.size() > max_checkpoints_) {
+        const auto oldest = std::min_element(checkpoints_.begin(), checkpoints_.end(),
+                                             [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; });
+        drop_checkpoint(oldest->first);
+    }
+}
+
+uint64_t KvCache::publish(int seq, std::span<const int32_t> tokens) {
     const std::vector<int32_t>& table = seqs_[seq];
     uint64_t parent = 0;
     const auto n = static_cast<int64_t>(tokens.size());
@@ -146,6 +196,7 @@ void KvCache::publish(int seq, std::span<const int32_t> tokens) {
         }
         parent = h;
     }
+    return parent;
 }
 
 }  // namespace sobre::runtime

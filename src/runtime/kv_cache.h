@@ -17,6 +17,9 @@ struct KvCacheOptions {
     int64_t n_blocks = 0;     // blocks in the pool (the memory budget)
     int64_t block_size = 16;  // positions per block
     int n_seq = 1;            // sequence slots
+    // Recurrent-state checkpoints kept for prefix reuse (models with state only); each holds one
+    // sequence's state (n_layer x state_width floats). 0: two per sequence slot.
+    int max_checkpoints = 0;
 };
 
 class KvCache final : public model::KvStore {
@@ -39,12 +42,20 @@ class KvCache final : public model::KvStore {
     void release(int seq);
     // For an empty `seq`: attaches the cached blocks that hold the longest prefix of `tokens`
     // made of full blocks, leaving at least the last token to compute. Returns the number of
-    // positions reused (a multiple of block_size). Models with recurrent state reuse nothing
-    // (their state at the prefix's end is not kept).
+    // positions reused (a multiple of block_size). For models with recurrent state the prefix
+    // must also end where a checkpoint was saved: its state is copied into `seq`.
     int64_t attach_prefix(int seq, std::span<const int32_t> tokens);
     // Registers the full blocks of `seq` that hold tokens[0, n) (the tokens it has computed)
-    // for reuse by later sequences.
-    void publish(int seq, std::span<const int32_t> tokens);
+    // for reuse by later sequences. Returns the hash of the last full block (0: none).
+    uint64_t publish(int seq, std::span<const int32_t> tokens);
+    // Models with recurrent state: publishes `tokens` (a whole number of blocks, exactly what
+    // `seq` has computed) and keeps a copy of `seq`'s state as it stands after them, so a later
+    // sequence starting with these tokens resumes from here. `rolling` checkpoints replace the
+    // previous rolling one of the same sequence (decode saves one per block it fills; only the
+    // latest is worth keeping). The least recently used checkpoint goes when the store is full.
+    void save_checkpoint(int seq, std::span<const int32_t> tokens, bool rolling);
+    int64_t checkpoints() const { return static_cast<int64_t>(checkpoints_.size()); }
+    bool has_state() const { return layout_.state_width > 0; }
 
     int64_t block_size() const { return block_size_; }
     int64_t n_blocks() const { return n_blocks_; }
@@ -58,7 +69,13 @@ class KvCache final : public model::KvStore {
         int32_t block = -1;
     };
 
+    struct Checkpoint {
+        std::vector<float> state;  // n_layer x state_width
+        uint64_t last_used = 0;
+    };
+
     int32_t allocate();
+    void drop_checkpoint(uint64_t hash);
     void unref(int32_t block);
     uint64_t block_hash(uint64_t parent, std::span<const int32_t> tokens) const;
 
@@ -74,6 +91,11 @@ class KvCache final : public model::KvStore {
     std::vector<int32_t> free_;               // unregistered blocks with no users
     std::list<int32_t> evictable_;            // registered blocks with no users, least recently used first
     std::unordered_map<uint64_t, CachedBlock> cached_;
+    // Keyed by the hash of the block the checkpoint's prefix ends with.
+    std::unordered_map<uint64_t, Checkpoint> checkpoints_;
+    std::vector<uint64_t> rolling_of_;  // per sequence: its rolling checkpoint (0: none)
+    size_t max_checkpoints_ = 0;
+    uint64_t clock_ = 0;  // checkpoint use counter, for LRU
 };
 
 }  // namespace sobre::runtime

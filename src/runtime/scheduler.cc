@@ -16,15 +16,26 @@ struct Scheduler::Sequence {
     int64_t n_generated = 0;
     int32_t last = 0;        // token to feed next while decoding
     bool prefilling = true;
+    std::vector<int32_t> tokens;  // the prompt, then each generated token once it is fed
+    int64_t checkpointed = 0;     // n_past at the last state checkpoint
 
-    Sequence(uint64_t i, GenerationRequest r) : id(i), req(std::move(r)), sampler(req.sampling) {}
+    Sequence(uint64_t i, GenerationRequest r) : id(i), req(std::move(r)), sampler(req.sampling), tokens(req.prompt) {}
 };
+
+namespace {
+
+// Where a prompt's state is checkpointed: its last block boundary before the final token, the
+// furthest point a later request with the same prompt can resume from (attach_prefix always
+// leaves the last token to compute). 0: the prompt has no full block to spare.
+int64_t prompt_checkpoint(int64_t n_prompt, int64_t block_size) { return (n_prompt - 1) / block_size * block_size; }
+
+}  // namespace
 
 Scheduler::Scheduler(model::Model& model, const SchedulerOptions& o)
     : model_(model),
       opt_(o),
       kv_(model.info().kv, KvCacheOptions{o.kv_blocks > 0 ? o.kv_blocks : o.n_seq * ((o.n_ctx + o.block_size - 1) / o.block_size),
-                                          o.block_size, o.n_seq}),
+                                          o.block_size, o.n_seq, o.state_checkpoints}),
       pool_(o.threads) {
     slots_.resize(static_cast<size_t>(o.n_seq));
     stats_.kv_blocks_total = kv_.n_blocks();
@@ -78,7 +89,11 @@ SchedulerStats Scheduler::stats() const {
 }
 
 void Scheduler::finish(Sequence& s, FinishReason reason) {
-    if (s.slot >= 0) kv_.release(s.slot);
+    if (s.slot >= 0) {
+        // What it computed, its reply included, serves the next turn of the conversation.
+        if (reason != FinishReason::kError) kv_.publish(s.slot, std::span(s.tokens).first(static_cast<size_t>(s.n_past)));
+        kv_.release(s.slot);
+    }
     {
         // Counted before the request hears it is done, so a caller that then reads stats() sees it.
         std::lock_guard<std::mutex> lock(mu_);
@@ -169,6 +184,24 @@ void Scheduler::loop() {
     }
 }
 
+// Models with recurrent state resume a prefix only from a saved state: keep one where a prompt's
+// prefill reaches its checkpoint mark, and one per block filled while decoding (the latest of a
+// sequence replaces its previous one), so the next turn of an agent loop resumes near the end.
+void Scheduler::save_checkpoints() {
+    for (auto& sp : slots_) {
+        if (!sp || sp->n_past % opt_.block_size != 0 || sp->n_past == sp->checkpointed) continue;
+        Sequence& s = *sp;
+        s.checkpointed = s.n_past;
+        const auto done = std::span(s.tokens).first(static_cast<size_t>(s.n_past));
+        const int64_t mark = prompt_checkpoint(static_cast<int64_t>(s.req.prompt.size()), opt_.block_size);
+        if (s.prefilling && s.n_past == mark && s.n_past > s.n_cached) {
+            kv_.save_checkpoint(s.slot, done, false);
+        } else if (s.n_past == static_cast<int64_t>(s.tokens.size())) {  // all it has so far: prompt done, decoding
+            kv_.save_checkpoint(s.slot, done, true);
+        }
+    }
+}
+
 // One forward over every active sequence. Returns false when there was nothing to run.
 bool Scheduler::step() {
     model::Batch batch;
@@ -178,12 +211,15 @@ bool Scheduler::step() {
         if (!sp) continue;
         Sequence& s = *sp;
         if (!s.prefilling) {
+            s.tokens.push_back(s.last);
             batch.add(s.last, static_cast<int32_t>(s.n_past), s.slot, true);
             out_rows.push_back(&s);
             continue;
         }
         const int64_t n_prompt = static_cast<int64_t>(s.req.prompt.size());
-        const int64_t take = std::min(n_prompt - s.n_past, std::max<int64_t>(prefill_budget, 0));
+        int64_t take = std::min(n_prompt - s.n_past, std::max<int64_t>(prefill_budget, 0));
+        const int64_t mark = prompt_checkpoint(n_prompt, opt_.block_size);
+        if (kv_.has_state() && s.n_past < mark && s.n_past + take > mark) take = mark - s.n_past;  // stop there to checkpoint
         for (int64_t i = 0; i < take; ++i) {
             const int64_t pos = s.n_past + i;
             const bool last = pos == n_prompt - 1;
@@ -203,6 +239,7 @@ bool Scheduler::step() {
         Sequence& s = *slots_[batch.seq_ids[t]];
         s.n_past = std::max<int64_t>(s.n_past, batch.positions[t] + 1);
     }
+    if (kv_.has_state()) save_checkpoints();
     int64_t generated = 0;
     std::vector<float> filtered(static_cast<size_t>(n_vocab));
     for (size_t r = 0; r < out_rows.size(); ++r) {

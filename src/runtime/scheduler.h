@@ -47,6 +47,7 @@ struct SchedulerOptions {
     int64_t block_size = 16;
     int64_t prefill_chunk = 256;    // prompt tokens per step, shared by all prefilling sequences
     size_t max_queue = 64;          // waiting requests beyond this are refused
+    int state_checkpoints = 0;      // recurrent-state checkpoints kept for prefix reuse (0: 2 per slot)
     int threads = 1;
 };
 
@@ -79,6 +80,7 @@ class Scheduler {
     void loop();
     void admit();
     bool step();
+    void save_checkpoints();
     void finish(Sequence& s, FinishReason reason);
 
     model::Model& model_;

@@ -66,7 +66,8 @@ Server::Impl::Impl(const ServerOptions& o) : opt(o) {
     const int64_t ctx = std::min<int64_t>(o.ctx, model->info().n_ctx_train);
     sched = std::make_unique<runtime::Scheduler>(
         *model, runtime::SchedulerOptions{.n_seq = o.parallel, .n_ctx = ctx, .kv_blocks = o.kv_blocks, .block_size = 16,
-                                          .prefill_chunk = 256, .max_queue = o.max_queue, .threads = threads});
+                                          .prefill_chunk = 256, .max_queue = o.max_queue,
+                                          .state_checkpoints = o.state_checkpoints, .threads = threads});
     http.new_task_queue = [] { return new httplib::ThreadPool(64); };
     http.set_payload_max_length(o.max_body_bytes);
     routes();

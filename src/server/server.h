@@ -23,6 +23,7 @@ struct ServerOptions {
     int64_t ctx = 4096;               // context per sequence
     int64_t kv_blocks = 0;            // KV budget in blocks of 16 positions (0: parallel x ctx)
     size_t max_queue = 64;            // waiting requests beyond this get 503
+    int state_checkpoints = 0;        // hybrid models: saved recurrent states for prefix reuse (0: 2 per sequence)
     int threads = 0;                  // 0: hardware threads
     size_t max_body_bytes = 8 << 20;  // larger request bodies get 413
 };

@@ -5,12 +5,13 @@
 namespace sobre::server {
 
 TokenTable TokenTable::from(const tokenizer::Tokenizer& tok) {
-    TokenTable t;
+    std::vector<std::string> pieces;
+    std::vector<bool> eog;
     for (int32_t id = 0; id < tok.n_tokens(); ++id) {
-        t.pieces.push_back(tok.token_to_piece(id, false));
-        t.eog.push_back(tok.is_eog(id));
+        pieces.push_back(tok.token_to_piece(id, false));
+        eog.push_back(tok.is_eog(id));
     }
-    return t;
+    return TokenTable(std::move(pieces), std::move(eog));
 }
 
 Job::Job(runtime::Scheduler& sched, const tokenizer::Tokenizer& tok, const TokenTable& table, const GenParams& params,
@@ -55,7 +56,7 @@ void Job::filter(float* logits, int64_t n_vocab) const {
     for (int64_t i = 0; i < n_vocab && i < static_cast<int64_t>(counts_.size()); ++i) {
         if (counts_[i] > 0) logits[i] -= params_.presence_penalty + params_.frequency_penalty * static_cast<float>(counts_[i]);
     }
-    if (json_) mask_logits(*json_, table_.pieces, table_.eog, logits, n_vocab);
+    if (json_) mask_logits(*json_, table_, logits, n_vocab);
 }
 
 bool Job::on_token(const runtime::TokenEvent& e) {

@@ -19,9 +19,8 @@ namespace sobre::server {
 
 // Every token's text and whether it ends generation, built once per server (constrained decoding
 // tries each token's text against the grammar).
-struct TokenTable {
-    std::vector<std::string> pieces;
-    std::vector<bool> eog;
+struct TokenTable : ConstraintVocab {
+    using ConstraintVocab::ConstraintVocab;
     static TokenTable from(const tokenizer::Tokenizer& tok);
 };
 

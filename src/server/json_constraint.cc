@@ -1,6 +1,7 @@
 #include "server/json_constraint.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
 
@@ -373,36 +374,49 @@ bool JsonMachine::complete() const {
     return std::any_of(alternatives_.begin(), alternatives_.end(), [](const SchemaMachine& a) { return a.complete(); });
 }
 
-namespace {
-
-bool any_continuation(const JsonMachine& m, const std::vector<std::string>& pieces, const std::vector<bool>& eog,
-                      int64_t n_vocab) {
-    for (int64_t i = 0; i < n_vocab; ++i) {
-        if (eog[i] || pieces[i].empty()) continue;
-        JsonMachine trial = m;
-        if (trial.feed(pieces[i])) return true;
-    }
-    return false;
+bool SchemaMachine::in_free_string() const {
+    return !done_ && !stack_.empty() && stack_.back().kind == Frame::kString && !stack_.back().is_key &&
+           stack_.back().state == 0;
 }
 
-}  // namespace
+bool JsonMachine::in_free_string() const {
+    return std::all_of(alternatives_.begin(), alternatives_.end(), [](const SchemaMachine& a) { return a.in_free_string(); });
+}
 
-void mask_logits(const JsonMachine& m, const std::vector<std::string>& pieces, const std::vector<bool>& eog,
-                 float* logits, int64_t n_vocab) {
-    // A vocabulary with no token that continues the document (a dead end we did not foresee)
-    // ends the generation instead of sampling from nothing.
-    const bool done = m.complete() || !any_continuation(m, pieces, eog, n_vocab);
-    for (int64_t i = 0; i < n_vocab; ++i) {
-        if (eog[i]) {
-            if (!done) logits[i] = -INFINITY;
-            continue;
-        }
-        if (done || pieces[i].empty()) {
-            logits[i] = -INFINITY;
-            continue;
-        }
+ConstraintVocab::ConstraintVocab(std::vector<std::string> p, std::vector<bool> e) : pieces(std::move(p)), eog(std::move(e)) {
+    free_text.reserve(pieces.size());
+    for (const std::string& piece : pieces) {
+        free_text.push_back(std::none_of(piece.begin(), piece.end(), [](char ch) {
+            const auto c = static_cast<unsigned char>(ch);
+            return c == '"' || c == '\\' || c < 0x20;
+        }));
+    }
+}
+
+void mask_logits(const JsonMachine& m, const ConstraintVocab& vocab, float* logits, int64_t n_vocab) {
+    // Which bytes can come next at all: 256 trials instead of one per token.
+    std::array<bool, 256> first_ok{};
+    for (int c = 0; c < 256; ++c) {
         JsonMachine trial = m;
-        if (!trial.feed(pieces[i])) logits[i] = -INFINITY;
+        first_ok[c] = trial.feed(static_cast<unsigned char>(c));
+    }
+    const bool free_string = m.in_free_string();
+    bool any = false;
+    for (int64_t i = 0; i < n_vocab; ++i) {
+        const std::string& piece = vocab.pieces[i];
+        if (vocab.eog[i]) continue;
+        bool ok = !piece.empty() && first_ok[static_cast<unsigned char>(piece[0])];
+        if (ok && !(free_string && vocab.free_text[i])) {
+            JsonMachine trial = m;
+            ok = trial.feed(piece);
+        }
+        if (!ok) logits[i] = -INFINITY;
+        any |= ok;
+    }
+    // Complete, or (a dead end the grammar did not foresee) nothing can continue: only the end is left.
+    const bool done = m.complete() || !any;
+    for (int64_t i = 0; i < n_vocab; ++i) {
+        if (vocab.eog[i] ? !done : done) logits[i] = -INFINITY;
     }
 }
 

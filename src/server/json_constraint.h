@@ -31,6 +31,8 @@ class SchemaMachine {
     bool feed(unsigned char c);
     // A whole document has been read.
     bool complete() const;
+    // Inside a string value, past any escape: every byte but '"', '\\' and controls continues.
+    bool in_free_string() const;
 
    private:
     struct Frame;
@@ -51,14 +53,26 @@ class JsonMachine {
     bool feed(unsigned char c);  // false (machine unchanged) when no alternative takes the byte
     bool feed(const std::string& s);
     bool complete() const;  // some alternative has read a whole document
+    bool in_free_string() const;  // every alternative is (see SchemaMachine)
 
    private:
     std::vector<SchemaMachine> alternatives_;
 };
 
-// Masks the logits of tokens that would break the document (pieces[i] is token i's text; `eog`
-// marks end-of-generation tokens, allowed only once the document is complete).
-void mask_logits(const JsonMachine& m, const std::vector<std::string>& pieces, const std::vector<bool>& eog,
-                 float* logits, int64_t n_vocab);
+// The vocabulary as constrained decoding sees it, prepared once per server.
+struct ConstraintVocab {
+    ConstraintVocab() = default;
+    // pieces[i] is token i's text; `eog` marks end-of-generation tokens.
+    ConstraintVocab(std::vector<std::string> pieces, std::vector<bool> eog);
+
+    std::vector<std::string> pieces;
+    std::vector<bool> eog;
+    std::vector<bool> free_text;  // no '"', '\\' or control byte: fits any free string as is
+};
+
+// Masks the logits of tokens that would break the document (end-of-generation tokens are allowed
+// only once it is complete). Most tokens are settled without running the automaton: by their
+// first byte, or as free text inside a string.
+void mask_logits(const JsonMachine& m, const ConstraintVocab& vocab, float* logits, int64_t n_vocab);
 
 }  // namespace sobre::server

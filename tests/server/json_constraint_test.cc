@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 #include "core/error.h"
 
@@ -61,21 +62,59 @@ TEST(JsonMachine, UnsupportedKeywordsAreNamed) {
 }
 
 TEST(MaskLogits, OnlyContinuationsSurviveAndEndOnlyWhenComplete) {
-    const std::vector<std::string> pieces = {"", "{\"ok\":", "true", "x", ",\"tags\":[]}", "}"};
-    const std::vector<bool> eog = {true, false, false, false, false, false};
+    const ConstraintVocab vocab({"", "{\"ok\":", "true", "x", ",\"tags\":[]}", "}"}, {true, false, false, false, false, false});
     JsonMachine m(&kSchema);
     ASSERT_TRUE(m.feed(R"({"ok":)"));
     float logits[6] = {1, 1, 1, 1, 1, 1};
-    mask_logits(m, pieces, eog, logits, 6);
+    mask_logits(m, vocab, logits, 6);
     EXPECT_TRUE(std::isinf(logits[0]));  // not complete: no end
     EXPECT_TRUE(std::isinf(logits[1]));
     EXPECT_EQ(logits[2], 1);
     EXPECT_TRUE(std::isinf(logits[3]));
     ASSERT_TRUE(m.feed(R"(true,"tags":[]})"));
     float end[6] = {1, 1, 1, 1, 1, 1};
-    mask_logits(m, pieces, eog, end, 6);
+    mask_logits(m, vocab, end, 6);
     EXPECT_EQ(end[0], 1);
     for (int i = 1; i < 6; ++i) EXPECT_TRUE(std::isinf(end[i]));
+}
+
+// The shortcuts (first-byte filter, free text in strings) decide exactly as feeding every token.
+TEST(MaskLogits, ShortcutsAgreeWithTryingEveryToken) {
+    const std::string alphabet = "{}[]\":,\\ab okntrueflsgx0123-.e\n";
+    std::mt19937 rng(7);
+    std::vector<std::string> pieces;
+    std::vector<bool> eog;
+    for (int i = 0; i < 3000; ++i) {
+        std::string p;
+        const int len = 1 + static_cast<int>(rng() % 5);
+        for (int k = 0; k < len; ++k) p += alphabet[rng() % alphabet.size()];
+        pieces.push_back(p);
+        eog.push_back(i % 500 == 0);
+    }
+    const ConstraintVocab vocab(pieces, eog);
+    const std::string doc = R"({"tags":["a b","x\"y"],"ok":true,"n":-12,"c":"red","x":null})";
+    JsonMachine m(&kSchema);
+    for (size_t at = 0; at <= doc.size(); ++at) {
+        std::vector<float> logits(pieces.size(), 1.0f);
+        mask_logits(m, vocab, logits.data(), static_cast<int64_t>(pieces.size()));
+        bool any = false;
+        for (size_t i = 0; i < pieces.size(); ++i) {
+            JsonMachine trial = m;
+            const bool ok = !eog[i] && trial.feed(pieces[i]);
+            any |= ok;
+            if (!eog[i]) {
+                EXPECT_EQ(!std::isinf(logits[i]), ok) << "after " << doc.substr(0, at) << " token " << pieces[i];
+            }
+        }
+        for (size_t i = 0; i < pieces.size(); ++i) {
+            if (eog[i]) {
+                EXPECT_EQ(!std::isinf(logits[i]), m.complete() || !any);
+            }
+        }
+        if (at < doc.size()) {
+            ASSERT_TRUE(m.feed(static_cast<unsigned char>(doc[at])));
+        }
+    }
 }
 
 }  // namespace

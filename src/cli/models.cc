@@ -52,9 +52,13 @@ void show_model(const Store& store, const std::string& name) {
     }
 }
 
-// Copies `from` into the store through a temporary file and a rename.
+// Copies `from` into the store through a temporary file and a rename. Throws
+// Error(kInvalidArgument) when another model already owns a file of that name there.
 std::string copy_into(const Store& store, const std::string& from) {
     const std::string dest = store.local_copy_path(fs::path(from).filename().string());
+    for (const Entry& e : store.entries()) {
+        if (store.path_of(e) == dest) fail(ErrorKind::kInvalidArgument, "{} is already in the store as '{}'", dest, e.name);
+    }
     const std::string tmp = fmt::format("{}.tmp.{}", dest, ::getpid());
     std::error_code ec;
     fs::create_directories(fs::path(dest).parent_path(), ec);
@@ -91,6 +95,7 @@ void verify_models(const Store& store, const std::vector<std::string>& names) {
     } else {
         for (const std::string& n : names) entries.push_back(store.get(n));
     }
+    if (entries.empty()) std::printf("no models in %s\n", store.dir().c_str());
     size_t bad = 0;
     for (const Entry& e : entries) {
         const registry::Check c = registry::verify(store, e);

@@ -98,6 +98,19 @@ bool safe_path(std::string_view p) {
     return true;
 }
 
+// The next page's URL, always on the origin of base_url: a link to another host (a mirror that
+// repeats huggingface.co's absolute links, or a hostile hub) keeps only its path and query, so
+// the token never goes to a host the user did not name.
+std::string same_origin(const std::string& link, const std::string& base_url) {
+    if (link.empty()) return link;
+    const size_t scheme = link.find("://");
+    const size_t path = scheme == std::string::npos ? 0 : link.find('/', scheme + 3);
+    if (path == std::string::npos) return base_url;
+    // base_url may carry a path prefix of its own (a mirror under /hf); the hub's links never do.
+    const size_t base_path = base_url.find('/', base_url.find("://") + 3);
+    return (base_path == std::string::npos ? base_url : base_url.substr(0, base_path)) + link.substr(path);
+}
+
 HubFile parse_entry(const json& item, const std::string& where) {
     if (!item.is_object() || !item.contains("path") || !item["path"].is_string()) {
         fail(ErrorKind::kCorrupt, "{}: an entry has no \"path\" string", where);
@@ -221,7 +234,7 @@ std::vector<HubFile> list_files(const HubConfig& config, std::string_view repo) 
                  hint ? " (a private or gated repository needs a token: --token or HF_TOKEN)" : "");
         }
         parse_page(res.body, where, files);
-        url = res.next_url;
+        url = same_origin(res.next_url, config.base_url);
     }
     return files;
 }

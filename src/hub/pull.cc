@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -32,6 +33,15 @@ void sync_dir(const std::string& dir) {
     if (fd >= 0) {
         ::fsync(fd);
         ::close(fd);
+    }
+}
+
+// Throws Error(kResourceExhausted) when the disk holding `dir` has no room for `needed` bytes.
+void check_free_space(const std::string& dir, uint64_t needed) {
+    std::error_code ec;
+    const fs::space_info space = fs::space(dir, ec);
+    if (!ec && space.available < needed) {
+        fail(ErrorKind::kResourceExhausted, "{}: {} more bytes are needed and {} are free", dir, needed, space.available);
     }
 }
 
@@ -125,6 +135,7 @@ PullResult pull(registry::Store& store, std::string_view spec, const PullOptions
     if (ec) fail(ErrorKind::kIo, "{}: cannot create: {}", fs::path(dest).parent_path().string(), ec.message());
     PartFile part(dest + ".part");
     const uint64_t resumed = part.size();
+    check_free_space(fs::path(dest).parent_path().string(), file.size - std::min(resumed, file.size));
     if (o.note) {
         o.note(resumed > 0 && resumed < file.size
                    ? fmt::format("resuming {} at byte {} of {}", file.path, resumed, file.size)

@@ -128,6 +128,12 @@ std::string describe_source(const Entry& e) {
     return e.source.path;
 }
 
+[[noreturn]] void fail_name_taken(const Entry& old) {
+    fail(ErrorKind::kInvalidArgument,
+         "the name '{}' is taken by {}; choose another with --name, or remove it first (sobre models rm {})", old.name,
+         describe_source(old), old.name);
+}
+
 }  // namespace
 
 std::string default_store_dir() {
@@ -226,16 +232,6 @@ std::string Store::hub_path(std::string_view repo, std::string_view file) const 
 std::string Store::local_copy_path(std::string_view file_name) const {
     return fmt::format("{}/models/local/{}", dir_, file_name);
 }
-
-namespace {
-
-[[noreturn]] void fail_name_taken(const Entry& old) {
-    fail(ErrorKind::kInvalidArgument,
-         "the name '{}' is taken by {}; choose another with --name, or remove it first (sobre models rm {})", old.name,
-         describe_source(old), old.name);
-}
-
-}  // namespace
 
 void Store::check_name_free(std::string_view name, const std::function<bool(const Entry&)>& may_replace) const {
     for (const Entry& old : read_index()) {

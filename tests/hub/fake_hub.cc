@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -86,7 +87,10 @@ struct FakeHub::Impl {
         json page = json::array();
         for (size_t i = from; i < to; ++i) page.push_back(all[i]);
         if (to < all.size()) {
-            res.set_header("Link", "<http://127.0.0.1:" + std::to_string(hub_port) + "/api/models/" + repo + "/tree/" +
+            const std::string origin = listing_mode == ListingMode::kForeignLinks
+                                           ? std::string("https://huggingface.co")
+                                           : "http://127.0.0.1:" + std::to_string(hub_port);
+            res.set_header("Link", "<" + origin + "/api/models/" + repo + "/tree/" +
                                        req.matches[3].str() + "?recursive=true&cursor=" + std::to_string(to) +
                                        ">; rel=\"next\"");
         }
@@ -159,6 +163,9 @@ FakeHub::FakeHub(std::string repo, std::vector<FakeFile> files, size_t page_size
     if (m.hub_port <= 0 || m.cdn_port <= 0) throw std::runtime_error("fake hub: cannot bind 127.0.0.1");
     m.hub_thread = std::thread([&m] { m.hub.listen_after_bind(); });
     m.cdn_thread = std::thread([&m] { m.cdn.listen_after_bind(); });
+    // httplib's stop() does nothing before listen has begun, so a quick test's destructor would
+    // wait forever: return only once both accept.
+    while (!m.hub.is_running() || !m.cdn.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 FakeHub::~FakeHub() {

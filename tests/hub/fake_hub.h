@@ -36,6 +36,7 @@ enum class ListingMode {
     kNormal,
     kGarbage,     // 200 with an HTML page
     kBadEntries,  // 200 with a JSON array whose entries have fields of the wrong type
+    kForeignLinks,  // pagination links name https://huggingface.co, as some mirrors' do
 };
 
 // What the servers saw.

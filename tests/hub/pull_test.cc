@@ -103,6 +103,13 @@ TEST_F(PullTest, DownloadsVerifiesAndRegisters) {
     EXPECT_EQ(seen.cdn_auth[0], "") << "the token must not follow the redirect to another host";
 }
 
+TEST_F(PullTest, PaginationStaysOnTheHubItWasGiven) {
+    options_.hub.token = "hf_secret";
+    hub_->set_listing_mode(ListingMode::kForeignLinks);
+    EXPECT_EQ(pull(*store_, std::string(kRepo) + ":Q8_0", options_).entry.sha256, manifest_row("llama-Q8_0").gguf_sha256);
+    EXPECT_EQ(hub_->seen().listing_pages, 4);
+}
+
 TEST_F(PullTest, FileInASubdirectory) {
     const PullResult r = pull(*store_, std::string(kRepo) + ":Q5_K_M", options_);
     EXPECT_EQ(r.entry.sha256, manifest_row("llama-Q5_K_M").gguf_sha256);

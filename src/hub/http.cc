@@ -78,12 +78,12 @@ struct Request {
         std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
         curl.reset(curl_easy_init());
         SOBRE_CHECK(curl != nullptr);
+        curl_slist* list = nullptr;
         for (const std::string& h : header_lines) {
-            curl_slist* grown = curl_slist_append(headers.get(), h.c_str());
-            SOBRE_CHECK(grown != nullptr);
-            headers.release();
-            headers.reset(grown);
+            list = curl_slist_append(list, h.c_str());
+            SOBRE_CHECK(list != nullptr);
         }
+        headers.reset(list);
         CURL* c = curl.get();
         curl_easy_setopt(c, CURLOPT_URL, url.c_str());
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "core/error.h"
@@ -90,6 +91,41 @@ std::string verify_part(const PartFile& part, const HubFile& file) {
     }
 }
 
+// The entry that already holds `dest` with the listed hash, when that file is on disk.
+std::optional<Entry> stored_copy(const registry::Store& store, const std::string& dest, const HubFile& file) {
+    for (const Entry& e : store.entries()) {
+        if (store.path_of(e) == dest && e.sha256 == file.sha256 && file_has_size(dest, file.size)) return e;
+    }
+    return std::nullopt;
+}
+
+// Downloads `url` into DEST.part (resuming what is there), verifies it and renames it to `dest`.
+// Returns its quantization; sets `resumed_from` to the bytes the part held at the start.
+std::string download_verified(const std::string& url, const std::string& dest, const HubFile& file, const PullOptions& o,
+                              uint64_t& resumed_from) {
+    const std::string dir = fs::path(dest).parent_path().string();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) fail(ErrorKind::kIo, "{}: cannot create: {}", dir, ec.message());
+    PartFile part(dest + ".part");
+    resumed_from = part.size();
+    check_free_space(dir, file.size - std::min(resumed_from, file.size));
+    if (o.note) {
+        o.note(resumed_from > 0 && resumed_from < file.size
+                   ? fmt::format("resuming {} at byte {} of {}", file.path, resumed_from, file.size)
+                   : fmt::format("pulling {} ({} bytes)", file.path, file.size));
+    }
+    fetch(url, part, file, o);
+    part.sync();
+    if (o.note) o.note("verifying sha256");
+    std::string quantization = verify_part(part, file);
+    if (std::rename(part.path().c_str(), dest.c_str()) != 0) {
+        fail(ErrorKind::kIo, "{}: cannot rename to {}: {}", part.path(), dest, std::strerror(errno));
+    }
+    sync_dir(dir);
+    return quantization;
+}
+
 }  // namespace
 
 PullResult pull(registry::Store& store, std::string_view spec, const PullOptions& o) {
@@ -109,8 +145,7 @@ PullResult pull(registry::Store& store, std::string_view spec, const PullOptions
     } catch (const Error&) {
         fail(ErrorKind::kInvalidArgument, "'{}' does not make a model name; choose one with --name", entry.name);
     }
-    const std::string dest = store.hub_path(ref.repo, file.path);
-    entry.file = dest;
+    entry.file = store.hub_path(ref.repo, file.path);
     entry.size = file.size;
     entry.sha256 = file.sha256;
     entry.source = {o.hub.base_url, ref.repo, o.hub.revision, file.path, ""};
@@ -120,38 +155,18 @@ PullResult pull(registry::Store& store, std::string_view spec, const PullOptions
     };
     store.check_name_free(entry.name, may_replace);
 
-    // Already here, under this name or another: nothing to download.
-    for (const Entry& e : store.entries()) {
-        if (store.path_of(e) == dest && e.sha256 == file.sha256 && file_has_size(dest, file.size)) {
-            if (e.name == entry.name) return {e, false, 0};
-            entry.quantization = e.quantization;
-            entry.added = registry::utc_now();
-            store.put(entry, may_replace);
-            return {entry, false, 0};
-        }
+    PullResult result;
+    if (const auto have = stored_copy(store, entry.file, file)) {
+        if (have->name == entry.name) return {*have, false, 0};
+        entry.quantization = have->quantization;  // a second name for a file already here
+    } else {
+        result.downloaded = true;
+        entry.quantization = download_verified(file_url(o.hub, ref.repo, file.path), entry.file, file, o, result.resumed_from);
     }
-    std::error_code ec;
-    fs::create_directories(fs::path(dest).parent_path(), ec);
-    if (ec) fail(ErrorKind::kIo, "{}: cannot create: {}", fs::path(dest).parent_path().string(), ec.message());
-    PartFile part(dest + ".part");
-    const uint64_t resumed = part.size();
-    check_free_space(fs::path(dest).parent_path().string(), file.size - std::min(resumed, file.size));
-    if (o.note) {
-        o.note(resumed > 0 && resumed < file.size
-                   ? fmt::format("resuming {} at byte {} of {}", file.path, resumed, file.size)
-                   : fmt::format("pulling {} ({} bytes) from {}/{}", file.path, file.size, o.hub.base_url, ref.repo));
-    }
-    fetch(file_url(o.hub, ref.repo, file.path), part, file, o);
-    part.sync();
-    if (o.note) o.note("verifying sha256");
-    entry.quantization = verify_part(part, file);
-    if (std::rename(part.path().c_str(), dest.c_str()) != 0) {
-        fail(ErrorKind::kIo, "{}: cannot rename to {}: {}", part.path(), dest, std::strerror(errno));
-    }
-    sync_dir(fs::path(dest).parent_path().string());
     entry.added = registry::utc_now();
     store.put(entry, may_replace);
-    return {entry, true, resumed};
+    result.entry = entry;
+    return result;
 }
 
 }  // namespace sobre::hub

@@ -169,8 +169,13 @@ std::string utc_now() {
     return buf;
 }
 
-Store::Store(std::string dir) : dir_(std::move(dir)) {
-    if (dir_.empty()) fail(ErrorKind::kInvalidArgument, "the model store directory is empty");
+Store::Store(std::string dir) {
+    if (dir.empty()) fail(ErrorKind::kInvalidArgument, "the model store directory is empty");
+    // Absolute, so the paths it hands out stay right whatever the working directory.
+    std::error_code ec;
+    dir_ = fs::absolute(dir, ec).lexically_normal().string();
+    if (ec) fail(ErrorKind::kIo, "{}: {}", dir, ec.message());
+    while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
 }
 
 std::string Store::index_path() const { return dir_ + "/index.json"; }

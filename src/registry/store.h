@@ -50,7 +50,7 @@ std::string utc_now();
 
 class Store {
    public:
-    // Creates nothing: a store without an index has no models.
+    // Creates nothing: a store without an index has no models. A relative `dir` is made absolute.
     explicit Store(std::string dir);
     const std::string& dir() const { return dir_; }
 

@@ -15,10 +15,10 @@
 
 #include "core/error.h"
 #include "model/model.h"
-#include "runtime/scheduler.h"
-#include "server/openai.h"
 #include "registry/allowlist.h"
 #include "registry/sha256.h"
+#include "runtime/scheduler.h"
+#include "server/openai.h"
 #include "server/web_page.h"
 #include "tokenizer/tokenizer.h"
 

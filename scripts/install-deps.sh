@@ -7,6 +7,7 @@ packages=(
   nlohmann-json3-dev libpcre2-dev # JSON, Unicode regex (tokenizers)
   libgtest-dev libbenchmark-dev   # tests, micro-benchmarks
   libcpp-httplib-dev libssl-dev   # HTTP server, SHA-256
+  libcurl4-openssl-dev            # downloads (sobre pull)
   clang libclang-rt-14-dev        # libFuzzer target (the fuzz preset)
   chromium                        # the chat page test (headless, driven by playwright-core)
 )

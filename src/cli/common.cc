@@ -6,11 +6,13 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "core/error.h"
+#include "registry/store.h"
 
 namespace sobre::cli {
 
@@ -54,6 +56,40 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
         std::remove(tmp.c_str());
         fail(ErrorKind::kIo, "{}: write failed: {}", path, std::strerror(ok ? errno : err));
     }
+}
+
+std::string resolve_model(const std::string& arg, std::string* name) {
+    std::error_code ec;
+    if (std::filesystem::exists(arg, ec)) return arg;
+    std::string dir;
+    try {
+        dir = registry::default_store_dir();
+    } catch (const Error&) {
+        return arg;  // no store configured: nothing can be named
+    }
+    const registry::Store store(dir);
+    const auto entry = store.find(arg);
+    if (!entry) return arg;
+    if (name) *name = entry->name;
+    return store.path_of(*entry);
+}
+
+void add_store_option(CLI::App* cmd, std::string& dir) {
+    cmd->add_option("--store", dir, "model store directory (default: $SOBRE_HOME, $XDG_CACHE_HOME/sobre or ~/.cache/sobre)");
+}
+
+std::string store_dir(const std::string& option) { return option.empty() ? registry::default_store_dir() : option; }
+
+std::string format_bytes(uint64_t bytes) {
+    constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    if (bytes < 1024) return fmt::format("{} B", bytes);
+    double v = static_cast<double>(bytes);
+    int unit = 0;
+    while (v >= 1024.0 && unit < 4) {
+        v /= 1024.0;
+        ++unit;
+    }
+    return fmt::format("{:.1f} {}", v, kUnits[unit]);
 }
 
 int default_threads() {

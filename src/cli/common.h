@@ -21,6 +21,8 @@ void add_template(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_tokenize(CLI::App& app);  // tokenize and detokenize
 void add_audit(CLI::App& app);
+void add_pull(CLI::App& app);
+void add_models(CLI::App& app);  // models list, show, add, verify, rm
 
 // Parses whitespace-separated decimal token ids. Throws Error(kInvalidArgument) naming `what`
 // and the offending word.
@@ -29,6 +31,16 @@ std::vector<int32_t> parse_token_ids(std::string_view text, std::string_view wha
 std::string read_file(const std::string& path);
 // Writes bytes to `path` through a temporary file and a rename, so a failure leaves nothing.
 void write_file_atomic(const std::string& path, const void* data, size_t size);
+// What `-m` names: `arg` itself when it is an existing file, else the file of the model of that
+// name in the default store (SOBRE_HOME...), else `arg` unchanged (the loader then reports it
+// missing). `name` is set to the registry name when one was used. Nothing touches the network.
+std::string resolve_model(const std::string& arg, std::string* name = nullptr);
+// Adds `--store DIR` (default: SOBRE_HOME, XDG_CACHE_HOME/sobre or ~/.cache/sobre).
+void add_store_option(CLI::App* cmd, std::string& dir);
+// The store `--store` gave, else the default one.
+std::string store_dir(const std::string& option);
+// "1.5 GiB", "812.0 KiB", "17 B".
+std::string format_bytes(uint64_t bytes);
 // The default thread count: the machine's hardware threads.
 int default_threads();
 

@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
     sobre::cli::add_tokenize(app);
     sobre::cli::add_template(app);
     sobre::cli::add_bench(app);
+    sobre::cli::add_pull(app);
+    sobre::cli::add_models(app);
 #ifdef SOBRE_HAVE_SERVER
     sobre::cli::add_serve(app);
     sobre::cli::add_audit(app);

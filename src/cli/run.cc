@@ -29,7 +29,7 @@ struct RunArgs {
 
 void run_generate(RunArgs a) {
     if (a.tokens.empty() == a.prompt.empty()) fail(ErrorKind::kInvalidArgument, "give exactly one of -p TEXT and --tokens IDS");
-    const auto model = model::load_model(a.model);
+    const auto model = model::load_model(resolve_model(a.model));
     // Text mode prints text through a streaming decoder (whole UTF-8 characters only).
     std::unique_ptr<tokenizer::Tokenizer> tok;
     std::vector<int32_t> prompt;
@@ -88,7 +88,7 @@ void run_generate(RunArgs a) {
 void add_run(CLI::App& app) {
     auto args = std::make_shared<RunArgs>();
     CLI::App* cmd = app.add_subcommand("run", "Generate a continuation of a prompt, streamed as it is produced");
-    cmd->add_option("-m,--model", args->model, "GGUF model file")->required();
+    cmd->add_option("-m,--model", args->model, "GGUF model file, or a model name in the store")->required();
     cmd->add_option("-p,--prompt", args->prompt, "prompt text (tokenized with the model's tokenizer; BOS per metadata)");
     cmd->add_option("--tokens", args->tokens, "prompt as whitespace-separated token ids (ids are printed back)");
     cmd->add_option("-n,--n-predict", args->n_predict, "tokens to generate")->check(CLI::Range(0, 1 << 20));

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "server/sha256.h"
+#include "registry/sha256.h"
 
 namespace sobre::server {
 
@@ -22,7 +22,7 @@ AuditLog::AuditLog(const std::string& path) : path_(path), prev_(kAuditGenesis) 
     }
     if (!last.empty()) {
         if (!nlohmann::json::accept(last)) fail(ErrorKind::kCorrupt, "{}: the last line is not an audit entry", path);
-        prev_ = sha256_hex(last);
+        prev_ = registry::sha256_hex(last);
     }
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd_ < 0) fail(ErrorKind::kIo, "{}: cannot open the audit log: {}", path, std::strerror(errno));
@@ -45,7 +45,7 @@ void AuditLog::append(nlohmann::json entry) {
         done += static_cast<size_t>(n);
     }
     if (::fsync(fd_) != 0) fail(ErrorKind::kIo, "{}: audit fsync failed: {}", path_, std::strerror(errno));
-    prev_ = sha256_hex(line);
+    prev_ = registry::sha256_hex(line);
 }
 
 std::string AuditLog::verify(const std::string& path) {
@@ -64,7 +64,7 @@ std::string AuditLog::verify(const std::string& path) {
             if (n == 1) return "line 1: the chain does not start here (lines before it were removed)";
             return fmt::format("line {}: edited, removed or reordered (line {} records another hash for it)", n - 1, n);
         }
-        prev = sha256_hex(line);
+        prev = registry::sha256_hex(line);
     }
     return "";
 }

@@ -3,7 +3,7 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "server/sha256.h"
+#include "registry/sha256.h"
 
 namespace sobre::server {
 namespace {
@@ -28,7 +28,7 @@ bool is_hex64(const std::string& s) {
 
 void ApiKeys::add_key(const std::string& key) {
     if (key.empty()) fail(ErrorKind::kInvalidArgument, "--api-key: the key is empty");
-    hashes_.push_back(sha256_hex(key));
+    hashes_.push_back(registry::sha256_hex(key));
 }
 
 void ApiKeys::add_file(const std::string& path) {
@@ -45,7 +45,7 @@ void ApiKeys::add_file(const std::string& path) {
             if (!is_hex64(hex)) fail(ErrorKind::kInvalidArgument, "{}:{}: 'sha256:' must be followed by 64 lowercase hex digits", path, n);
             hashes_.push_back(hex);
         } else {
-            hashes_.push_back(sha256_hex(line));
+            hashes_.push_back(registry::sha256_hex(line));
         }
     }
 }
@@ -53,7 +53,7 @@ void ApiKeys::add_file(const std::string& path) {
 std::optional<std::string> ApiKeys::check(const std::string& authorization) const {
     const std::string prefix = "Bearer ";
     if (authorization.rfind(prefix, 0) != 0) return std::nullopt;
-    const std::string hash = sha256_hex(authorization.substr(prefix.size()));
+    const std::string hash = registry::sha256_hex(authorization.substr(prefix.size()));
     bool found = false;
     for (const std::string& h : hashes_) found = same(h, hash) || found;
     if (!found) return std::nullopt;

@@ -10,13 +10,15 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "core/error.h"
 #include "model/model.h"
+#include "registry/allowlist.h"
+#include "registry/sha256.h"
 #include "runtime/scheduler.h"
 #include "server/openai.h"
-#include "server/sha256.h"
 #include "server/web_page.h"
 #include "tokenizer/tokenizer.h"
 
@@ -55,12 +57,19 @@ void send_json(httplib::Response& res, int status, const json& body) {
 Server::Impl::Impl(const ServerOptions& o) : opt(o) {
     for (const std::string& k : o.api_keys) keys.add_key(k);
     if (!o.api_keys_file.empty()) keys.add_file(o.api_keys_file);
+    // The hash comes first: a model the allow-list does not name is never loaded.
+    std::optional<registry::AllowList> allowed;
+    if (!o.allowed_models.empty()) allowed = registry::AllowList::load(o.allowed_models);
+    model_sha256 = registry::sha256_file_hex(o.model_path);
+    if (allowed && !allowed->allows(model_sha256)) {
+        fail(ErrorKind::kInvalidArgument, "{}: sha256 {} is not in the allowed list {}; only approved weights run",
+             o.model_path, model_sha256, o.allowed_models);
+    }
     model = model::load_model(o.model_path);
     tok = tokenizer::Tokenizer::from_gguf(model->file());
     chat = std::make_unique<ChatPrompt>(model->file(), *tok);
     tokens = TokenTable::from(*tok);
     model_id = o.model_alias.empty() ? std::filesystem::path(o.model_path).filename().string() : o.model_alias;
-    model_sha256 = sha256_file_hex(o.model_path);
     if (!o.audit_log.empty()) audit = std::make_unique<AuditLog>(o.audit_log);
     const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
     const int64_t ctx = std::min<int64_t>(o.ctx, model->info().n_ctx_train);

@@ -17,6 +17,7 @@ struct ServerOptions {
     int port = 8080;
     std::vector<std::string> api_keys;
     std::string api_keys_file;
+    std::string allowed_models;       // file of approved sha256s; empty: any model may load
     std::string audit_log;            // empty: no audit trail
     bool audit_content = false;       // include prompt and completion text in audit lines
     int parallel = 4;                 // sequences decoded together

@@ -6,6 +6,7 @@ sobre=$1
 models=$2/models
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+export SOBRE_HOME=$work/store
 failures=0
 passed=0
 
@@ -62,6 +63,30 @@ expect quantize-unknown-type 2 "unknown quantization type 'Q7_K'" -- "$sobre" qu
 expect quantize-requantize 2 "--allow-requantize" -- "$sobre" quantize "$models/llama-Q8_0.gguf" "$work/out.f32" Q4_K_M
 expect quantize-imatrix 1 "not supported yet" -- "$sobre" quantize "$models/llama-F32.gguf" "$work/out.f32" Q4_K_M --imatrix "$work/imatrix.gguf"
 expect quantize-not-gguf 1 "text.gguf" -- "$sobre" quantize "$work/text.gguf" "$work/out.f32" Q8_0
+
+# The hub client and the model store.
+expect pull-not-a-repo 2 "'notarepo' is not a hub repository (want OWNER/NAME[:QUANT]" -- "$sobre" pull notarepo
+expect pull-bad-quant 2 "'owner/name:Q4/K' is not a hub repository" -- "$sobre" pull owner/name:Q4/K
+expect pull-bad-hub 2 "hub URL 'ftp://example.com' is not an http:// or https:// URL" -- "$sobre" pull owner/name --hub ftp://example.com
+expect pull-unreachable 1 "GET http://127.0.0.1:1/api/models/owner/name/tree/main?recursive=true: Couldn't connect" -- "$sobre" pull owner/name:Q8_0 --hub http://127.0.0.1:1
+expect pull-bad-token 2 "the hub token holds spaces or control characters" -- "$sobre" pull owner/name --token "a b" --hub http://127.0.0.1:1
+expect pull-bad-name 2 "model name 'has space' is not valid" -- "$sobre" pull owner/name --name "has space" --hub http://127.0.0.1:1
+expect models-show-missing 1 "no model named 'nope' in the store $work/store (models: none)" -- "$sobre" models show nope
+expect models-rm-missing 1 "no model named 'nope'" -- "$sobre" models rm nope
+expect models-add-not-gguf 1 "text.gguf" -- "$sobre" models add "$work/text.gguf"
+expect models-add-missing 1 "/no/such.gguf" -- "$sobre" models add /no/such.gguf
+expect models-add-bad-name 2 "model name '-x' is not valid" -- "$sobre" models add "$models/llama-Q8_0.gguf" --name=-x
+expect models-no-subcommand 2 "A subcommand is required" -- "$sobre" models
+mkdir -p "$work/badstore" && echo '{"version": 1, "models": {' >"$work/badstore/index.json"
+expect models-corrupt-index 1 "$work/badstore/index.json: not valid JSON" -- "$sobre" models list --store "$work/badstore"
+expect serve-allowed-missing 1 "/no/such/allowed: cannot open" -- "$sobre" serve -m "$models/llama-Q8_0.gguf" --allowed-models /no/such/allowed --port 0
+printf '# approved\nnot-a-hash  model.gguf\n' >"$work/allowed-bad"
+expect serve-allowed-bad-line 2 "$work/allowed-bad:2: expected a sha256 (64 hex digits) first, got 'not-a-hash'" -- "$sobre" serve -m "$models/llama-Q8_0.gguf" --allowed-models "$work/allowed-bad" --port 0
+printf '# nothing approved yet\n' >"$work/allowed-empty"
+expect serve-allowed-empty 2 "lists no sha256" -- "$sobre" serve -m "$models/llama-Q8_0.gguf" --allowed-models "$work/allowed-empty" --port 0
+sha256sum "$models/llama-Q4_0.gguf" >"$work/allowed-q4"
+expect serve-not-allowed 2 "is not in the allowed list $work/allowed-q4; only approved weights run" -- "$sobre" serve -m "$models/llama-Q8_0.gguf" --allowed-models "$work/allowed-q4" --port 0
+expect run-unknown-name 1 "no-such-model" -- "$sobre" run -m no-such-model --tokens "1 2" -n 1
 
 echo "$passed passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "server/sha256.h"
+#include "registry/sha256.h"
 
 namespace sobre::server {
 namespace {
@@ -42,8 +42,8 @@ TEST_F(AuditTest, EachLineChainsToThePreviousAndSurvivesReopening) {
     const auto ls = lines();
     ASSERT_EQ(ls.size(), 3u);
     EXPECT_EQ(nlohmann::json::parse(ls[0])["prev"], kAuditGenesis);
-    EXPECT_EQ(nlohmann::json::parse(ls[1])["prev"], sha256_hex(ls[0]));
-    EXPECT_EQ(nlohmann::json::parse(ls[2])["prev"], sha256_hex(ls[1]));
+    EXPECT_EQ(nlohmann::json::parse(ls[1])["prev"], registry::sha256_hex(ls[0]));
+    EXPECT_EQ(nlohmann::json::parse(ls[2])["prev"], registry::sha256_hex(ls[1]));
     EXPECT_EQ(AuditLog::verify(path_), "");
 }
 

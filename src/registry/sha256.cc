@@ -1,4 +1,4 @@
-#include "server/sha256.h"
+#include "registry/sha256.h"
 
 #include <openssl/evp.h>
 
@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 
-namespace sobre::server {
+namespace sobre::registry {
 namespace {
 
 struct CtxDeleter {
@@ -58,4 +58,12 @@ std::string sha256_file_hex(const std::string& path) {
     return finish_hex(ctx.get());
 }
 
-}  // namespace sobre::server
+bool is_sha256_hex(std::string_view text) {
+    if (text.size() != 64) return false;
+    for (const char c : text) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+}
+
+}  // namespace sobre::registry

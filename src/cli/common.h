@@ -13,6 +13,8 @@ namespace sobre::cli {
 // Each subcommand registers itself and its callback on the app.
 void add_inspect(CLI::App& app);
 void add_logits(CLI::App& app);
+void add_perplexity(CLI::App& app);
+void add_imatrix(CLI::App& app);
 void add_run(CLI::App& app);
 void add_synth(CLI::App& app);
 void add_serve(CLI::App& app);

@@ -1,0 +1,87 @@
+#include "eval/imatrix.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace sobre::eval {
+namespace {
+
+constexpr int64_t kMinDenseRows = 16;  // the reference skips dense products of fewer rows
+
+bool collected(const std::string& name, bool process_output) {
+    return name.starts_with("blk.") || (process_output && name == "output.weight");
+}
+
+// Expert stacks run as one indirect product per layer in the reference (MUL_MAT_ID), which
+// counts rows per expert and has no minimum.
+bool is_expert_stack(const std::string& name) { return name.find("_exps") != std::string::npos; }
+
+}  // namespace
+
+ImatrixCollector::ImatrixCollector(const gguf::File& file, bool process_output) {
+    for (const gguf::TensorInfo& t : file.tensors()) {
+        if (t.n_bytes == 0 || t.n_dims < 2 || !collected(t.name, process_output)) continue;
+        ranges_.push_back({t.data, t.data + t.n_bytes, &t});
+    }
+    std::sort(ranges_.begin(), ranges_.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
+}
+
+const ImatrixCollector::Range* ImatrixCollector::find(const uint8_t* data) const {
+    auto it = std::upper_bound(ranges_.begin(), ranges_.end(), data,
+                               [](const uint8_t* p, const Range& r) { return p < r.begin; });
+    if (it == ranges_.begin()) return nullptr;
+    --it;
+    return data < it->end ? &*it : nullptr;
+}
+
+void ImatrixCollector::observe(const TensorView& w, const float* x, int64_t n_tokens) {
+    const Range* r = find(w.data);
+    if (r == nullptr) return;
+    const gguf::TensorInfo& t = *r->tensor;
+    const int64_t ne0 = t.ne[0];
+    const int64_t matrix_bytes = t.row_bytes() * t.ne[1];
+    if (w.ne[0] != ne0 || w.type != t.type || (w.data - r->begin) % matrix_bytes != 0) return;
+    const bool experts = is_expert_stack(t.name);
+    if (!experts && n_tokens < kMinDenseRows) return;
+    const int64_t n_mat = t.ne[2] * t.ne[3];
+    const int64_t mat = (w.data - r->begin) / matrix_bytes;
+    Stats& s = stats_[t.name];
+    if (s.counts.empty()) {
+        s.sums.assign(static_cast<size_t>(ne0 * n_mat), 0.0f);
+        s.counts.assign(static_cast<size_t>(n_mat), 0);
+        s.experts = experts;
+    }
+    float* sums = s.sums.data() + mat * ne0;
+    for (int64_t row = 0; row < n_tokens; ++row) {
+        const float* xr = x + row * ne0;
+        for (int64_t j = 0; j < ne0; ++j) sums[j] += xr[j] * xr[j];
+    }
+    for (int64_t j = 0; j < ne0; ++j) {
+        if (!std::isfinite(sums[j])) {
+            fail(ErrorKind::kCorrupt, "the squared activations of '{}' are no longer finite", t.name);
+        }
+    }
+    s.counts[mat] += n_tokens;
+}
+
+gguf::Imatrix ImatrixCollector::result(std::vector<std::string> datasets, uint32_t chunk_size) const {
+    gguf::Imatrix m;
+    m.datasets = std::move(datasets);
+    m.chunk_size = chunk_size;
+    int64_t max_count = 0;
+    for (const auto& [name, s] : stats_) {
+        gguf::ImatrixEntry e{s.sums, s.counts};
+        // A 3-D tensor that is not an expert stack is one product in the reference, with one
+        // count for all its matrices.
+        const bool uniform = std::all_of(e.counts.begin(), e.counts.end(), [&](int64_t c) { return c == e.counts[0]; });
+        if (!s.experts && uniform) e.counts.resize(1);
+        for (int64_t c : e.counts) max_count = std::max(max_count, c);
+        m.entries.emplace(name, std::move(e));
+    }
+    m.chunk_count = chunk_size > 0 ? static_cast<uint32_t>(max_count / chunk_size) : 0;
+    return m;
+}
+
+}  // namespace sobre::eval

@@ -56,6 +56,14 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
     }
 }
 
+void check_writable(const std::string& path) {
+    const std::string tmp = path + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) fail(ErrorKind::kIo, "{}: cannot create: {}", tmp, std::strerror(errno));
+    std::fclose(f);
+    std::remove(tmp.c_str());
+}
+
 int default_threads() {
     const unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : static_cast<int>(n);

@@ -31,6 +31,9 @@ std::vector<int32_t> parse_token_ids(std::string_view text, std::string_view wha
 std::string read_file(const std::string& path);
 // Writes bytes to `path` through a temporary file and a rename, so a failure leaves nothing.
 void write_file_atomic(const std::string& path, const void* data, size_t size);
+// Fails early, before a long computation, when `path` could not be written later: creates and
+// removes PATH.tmp (the temporary name the atomic writers use). Throws Error(kIo) naming it.
+void check_writable(const std::string& path);
 // The default thread count: the machine's hardware threads.
 int default_threads();
 

@@ -54,30 +54,19 @@ void run_imatrix(const ImatrixArgs& a) {
     const auto model = model::load_model(a.model);
     const auto tok = tokenizer::Tokenizer::from_gguf(model->file());
     const std::vector<int32_t> tokens = eval::tokenize_eval_text(*tok, eval::read_eval_text(a.text));
-    // The output head sees only the rows whose logits are kept: all of them for --process-output.
-    const int64_t first_scored = eval::first_scored(a.ctx);
-    const eval::ChunkOptions o{a.ctx, a.batch, a.process_output ? 0 : first_scored, tok->add_bos() ? tok->bos() : -1};
+    const eval::ChunkOptions o{a.ctx, a.batch, eval::first_scored(a.ctx), tok->add_bos() ? tok->bos() : -1};
     eval::check_chunk_options(o);
     const int64_t n_chunk = eval::count_chunks(static_cast<int64_t>(tokens.size()), a.ctx, a.chunks, a.text);
+    check_writable(a.out);
     std::fprintf(stderr, "imatrix: %lld chunks of %lld tokens (the text is %zu tokens), batch %lld\n",
                  static_cast<long long>(n_chunk), static_cast<long long>(a.ctx), tokens.size(),
                  static_cast<long long>(a.batch));
-    const int64_t n_vocab = model->info().n_vocab;
-    eval::ImatrixCollector collector(model->file(), a.process_output);
-    eval::NllStats stats;
+    eval::NllStats ppl;
     ThreadPool pool(a.threads);
-    {
-        kernels::ScopedMatmulObserver observe(&collector);
-        eval::for_each_chunk(*model, pool, o, tokens, n_chunk, [&](int64_t c, const float* logits) {
-            if (a.no_ppl) return;
-            const float* scored = logits + (first_scored - o.first_output) * n_vocab;
-            eval::score_chunk(scored, tokens.data() + c * a.ctx, a.ctx, n_vocab,
-                              [&](int64_t, const float* row, int32_t next) { stats.add(eval::token_nll(row, n_vocab, next)); });
-            print(eval::format_chunk_ppl(c, stats));
-        });
-    }
-    if (!a.no_ppl) print("\n" + eval::format_final_ppl(stats) + "\n");
-    const gguf::Imatrix m = collector.result({a.text}, static_cast<uint32_t>(a.ctx));
+    const gguf::Imatrix m = eval::collect_imatrix(
+        *model, pool, o, tokens, n_chunk, a.process_output, {a.text}, a.no_ppl ? nullptr : &ppl,
+        [](int64_t c, const eval::NllStats& s) { print(eval::format_chunk_ppl(c, s)); });
+    if (!a.no_ppl) print("\n" + eval::format_final_ppl(ppl) + "\n");
     if (m.entries.empty()) fail(ErrorKind::kUnsupported, "{}: no weight matrix was seen; nothing to write", a.model);
     warn_partial(m);
     gguf::write_imatrix(a.out, m);

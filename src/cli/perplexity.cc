@@ -44,7 +44,7 @@ void warn_beyond_training(const model::Model& m, int64_t n_ctx) {
 }
 
 // Perplexity over the text; with `save_path`, the scored positions' log-probabilities are
-// written there for a later --kl-divergence run (and the score is computed as that mode does).
+// written there for a later --kl-divergence run.
 void run_ppl(const PerplexityArgs& a, const std::string& save_path) {
     const auto model = model::load_model(a.model);
     const auto tok = tokenizer::Tokenizer::from_gguf(model->file());
@@ -52,30 +52,20 @@ void run_ppl(const PerplexityArgs& a, const std::string& save_path) {
     const eval::ChunkOptions o{a.ctx, a.batch, eval::first_scored(a.ctx), bos_of(*tok)};
     eval::check_chunk_options(o);
     const int64_t n_chunk = eval::count_chunks(static_cast<int64_t>(tokens.size()), a.ctx, a.chunks, a.text);
+    std::optional<eval::LogProbWriter> out;
+    if (!save_path.empty()) {
+        out.emplace(save_path, eval::LogProbHeader{static_cast<int32_t>(a.ctx), static_cast<int32_t>(model->info().n_vocab),
+                                                   static_cast<int32_t>(n_chunk),
+                                                   std::vector<int32_t>(tokens.begin(), tokens.begin() + n_chunk * a.ctx)});
+    }
     warn_beyond_training(*model, a.ctx);
     std::fprintf(stderr, "perplexity: %lld chunks of %lld tokens (the text is %zu tokens), batch %lld\n",
                  static_cast<long long>(n_chunk), static_cast<long long>(a.ctx), tokens.size(),
                  static_cast<long long>(a.batch));
-    const int64_t n_vocab = model->info().n_vocab;
-    std::optional<eval::LogProbWriter> out;
-    if (!save_path.empty()) {
-        out.emplace(save_path, eval::LogProbHeader{static_cast<int32_t>(a.ctx), static_cast<int32_t>(n_vocab),
-                                                   static_cast<int32_t>(n_chunk),
-                                                   std::vector<int32_t>(tokens.begin(), tokens.begin() + n_chunk * a.ctx)});
-    }
-    const int64_t row_u16s = eval::log_prob_row_u16s(n_vocab);
-    std::vector<uint16_t> rows(static_cast<size_t>((a.ctx - 1 - eval::first_scored(a.ctx)) * row_u16s));
-    eval::NllStats stats;
     ThreadPool pool(a.threads);
-    eval::for_each_chunk(*model, pool, o, tokens, n_chunk, [&](int64_t c, const float* logits) {
-        const int32_t* chunk = tokens.data() + c * a.ctx;
-        eval::score_chunk(logits, chunk, a.ctx, n_vocab, [&](int64_t i, const float* row, int32_t next) {
-            stats.add(out ? eval::compress_log_probs(row, n_vocab, next, &rows[i * row_u16s])
-                          : eval::token_nll(row, n_vocab, next));
-        });
-        if (out) out->write_rows(rows.data(), a.ctx - 1 - eval::first_scored(a.ctx));
-        print(eval::format_chunk_ppl(c, stats));
-    });
+    const eval::NllStats stats = eval::measure_perplexity(
+        *model, pool, o, tokens, n_chunk, out ? &*out : nullptr,
+        [](int64_t c, const eval::NllStats& s) { print(eval::format_chunk_ppl(c, s)); });
     print("\n" + eval::format_final_ppl(stats) + "\n");
     if (out) {
         out->commit();
@@ -88,35 +78,21 @@ void run_ppl(const PerplexityArgs& a, const std::string& save_path) {
 // chunks and tokens are the file's (-c and the text are not used).
 void run_kld(const PerplexityArgs& a) {
     eval::LogProbReader base(a.kld_base);
-    const eval::LogProbHeader& h = base.header();
     const auto model = model::load_model(a.model);
-    const int64_t n_vocab = model->info().n_vocab;
-    if (h.n_vocab != n_vocab) {
-        fail(ErrorKind::kInvalidArgument, "{}: holds log-probabilities over {} tokens, but {} has {}; it was made "
-             "with another model family", a.kld_base, h.n_vocab, a.model, n_vocab);
-    }
     const auto tok = tokenizer::Tokenizer::from_gguf(model->file());
-    const int64_t n_ctx = h.n_ctx;
-    // A batch of several chunks must hold whole chunks.
-    const int64_t batch = a.batch >= n_ctx ? a.batch / n_ctx * n_ctx : a.batch;
-    const eval::ChunkOptions o{n_ctx, batch, eval::first_scored(n_ctx), bos_of(*tok)};
-    eval::check_chunk_options(o);
-    warn_beyond_training(*model, n_ctx);
-    std::fprintf(stderr, "kl-divergence: %d chunks of %lld tokens from %s, batch %lld\n", h.n_chunk,
-                 static_cast<long long>(n_ctx), a.kld_base.c_str(), static_cast<long long>(batch));
-    const int64_t row_u16s = eval::log_prob_row_u16s(n_vocab);
-    std::vector<uint16_t> rows;
-    eval::KldStats stats;
+    const eval::LogProbHeader& h = base.header();
     ThreadPool pool(a.threads);
-    eval::for_each_chunk(*model, pool, o, h.tokens, h.n_chunk, [&](int64_t c, const float* logits) {
-        base.read_chunk(rows);
-        eval::score_chunk(logits, h.tokens.data() + c * n_ctx, n_ctx, n_vocab,
-                          [&](int64_t i, const float* row, int32_t next) {
-                              stats.add(row, &rows[i * row_u16s], n_vocab, next);
-                          });
-        if (c == 0) print("\n" + eval::kld_table_header() + "\n");
-        print(eval::format_kld_chunk(c + 1, stats) + "\n");
-    });
+    const eval::KldStats stats =
+        eval::measure_kld(*model, pool, base, a.batch, bos_of(*tok), [&](int64_t c, const eval::KldStats& s) {
+            if (c == 0) {
+                // Only now, so that an error stays the one line on stderr.
+                warn_beyond_training(*model, h.n_ctx);
+                std::fprintf(stderr, "kl-divergence: %d chunks of %d tokens from %s\n", h.n_chunk, h.n_ctx,
+                             a.kld_base.c_str());
+                print("\n" + eval::kld_table_header() + "\n");
+            }
+            print(eval::format_kld_chunk(c + 1, s) + "\n");
+        });
     print("\n" + eval::format_kld_report(stats));
 }
 

@@ -84,4 +84,22 @@ gguf::Imatrix ImatrixCollector::result(std::vector<std::string> datasets, uint32
     return m;
 }
 
+gguf::Imatrix collect_imatrix(model::Model& m, ThreadPool& pool, ChunkOptions o, std::span<const int32_t> tokens,
+                              int64_t n_chunks, bool process_output, std::vector<std::string> datasets, NllStats* ppl,
+                              const PplProgress& progress) {
+    const int64_t first = first_scored(o.n_ctx);
+    o.first_output = process_output ? 0 : first;
+    check_chunk_options(o);
+    const int64_t n_vocab = m.info().n_vocab;
+    ImatrixCollector collector(m.file(), process_output);
+    kernels::ScopedMatmulObserver observe(&collector);
+    for_each_chunk(m, pool, o, tokens, n_chunks, [&](int64_t c, const float* logits) {
+        if (ppl == nullptr) return;
+        score_chunk(logits + (first - o.first_output) * n_vocab, tokens.data() + c * o.n_ctx, o.n_ctx, n_vocab,
+                    [&](int64_t, const float* row, int32_t next) { ppl->add(token_nll(row, n_vocab, next)); });
+        if (progress) progress(c, *ppl);
+    });
+    return collector.result(std::move(datasets), static_cast<uint32_t>(o.n_ctx));
+}
+
 }  // namespace sobre::eval

@@ -13,9 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
+#include "eval/chunks.h"
+#include "eval/perplexity.h"
 #include "gguf/imatrix.h"
 #include "gguf/reader.h"
 #include "kernels/cpu/matmul.h"
+#include "model/model.h"
 
 namespace sobre::eval {
 
@@ -49,5 +53,14 @@ class ImatrixCollector final : public kernels::MatmulObserver {
     std::vector<Range> ranges_;  // the collected tensors, by address
     std::map<std::string, Stats> stats_;
 };
+
+// Runs chunks [0, n_chunks) of `tokens` with a collector installed and returns what it
+// collected (datasets and chunk_size = o.n_ctx recorded). o.first_output is chosen here: every
+// position with `process_output` (the output head then sees every row, as in the reference),
+// else the scored half. With `ppl`, the perplexity is measured along the way (progress after
+// each chunk).
+gguf::Imatrix collect_imatrix(model::Model& m, ThreadPool& pool, ChunkOptions o, std::span<const int32_t> tokens,
+                              int64_t n_chunks, bool process_output, std::vector<std::string> datasets,
+                              NllStats* ppl = nullptr, const PplProgress& progress = {});
 
 }  // namespace sobre::eval

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "eval/chunks.h"
+#include "eval/perplexity.h"
 
 namespace sobre::eval {
 namespace {
@@ -226,6 +228,30 @@ void KldStats::add(const float* logits, const uint16_t* base_row, int64_t n_voca
     max_p_diff = std::max(max_p_diff, std::fabs(p_diff));
     kld_values.push_back(static_cast<float>(kld));
     p_diff_values.push_back(p_diff);
+}
+
+KldStats measure_kld(model::Model& m, ThreadPool& pool, LogProbReader& base, int64_t n_batch, int32_t bos,
+                     const KldProgress& progress) {
+    const LogProbHeader& h = base.header();
+    const int64_t n_vocab = m.info().n_vocab;
+    if (h.n_vocab != n_vocab) {
+        fail(ErrorKind::kInvalidArgument, "the base log-probabilities cover {} tokens but the model's vocabulary has {}; "
+             "they come from another model family", h.n_vocab, n_vocab);
+    }
+    const int64_t n_ctx = h.n_ctx;
+    const ChunkOptions o{n_ctx, n_batch >= n_ctx ? n_batch / n_ctx * n_ctx : n_batch, first_scored(n_ctx), bos};
+    check_chunk_options(o);
+    const int64_t row_u16s = log_prob_row_u16s(n_vocab);
+    std::vector<uint16_t> rows;
+    KldStats stats;
+    for_each_chunk(m, pool, o, h.tokens, h.n_chunk, [&](int64_t c, const float* logits) {
+        base.read_chunk(rows);
+        score_chunk(logits, h.tokens.data() + c * n_ctx, n_ctx, n_vocab, [&](int64_t i, const float* row, int32_t next) {
+            stats.add(row, &rows[i * row_u16s], n_vocab, next);
+        });
+        if (progress) progress(c, stats);
+    });
+    return stats;
 }
 
 std::string kld_table_header() {

@@ -12,9 +12,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "core/thread_pool.h"
+#include "model/model.h"
 
 namespace sobre::eval {
 
@@ -86,6 +90,16 @@ struct KldStats {
     // Adds one scored position: the model's logits against the base row, for the true token.
     void add(const float* logits, const uint16_t* base_row, int64_t n_vocab, int32_t token);
 };
+
+// Called after each chunk (0-based) with the running statistics.
+using KldProgress = std::function<void(int64_t chunk, const KldStats& running)>;
+
+// The KL divergence of `m` from the base distributions in `base`, over the base file's chunks
+// and tokens (its n_ctx is the chunk size). n_batch and bos as in ChunkOptions; a batch of
+// n_ctx or more is rounded down to whole chunks. Throws Error(kInvalidArgument) when the base
+// covers another vocabulary size than the model's.
+KldStats measure_kld(model::Model& m, ThreadPool& pool, LogProbReader& base, int64_t n_batch, int32_t bos,
+                     const KldProgress& progress = {});
 
 // The column titles printed before the first chunk line.
 std::string kld_table_header();

@@ -5,9 +5,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 
+#include "core/thread_pool.h"
+#include "eval/chunks.h"
+#include "model/model.h"
+
 namespace sobre::eval {
+
+class LogProbWriter;
 
 // -log p(token) from a row of logits: float exponentials of (logit - max) summed in double, as
 // the reference.
@@ -38,6 +46,16 @@ void score_chunk(const float* logits, const int32_t* chunk, int64_t n_ctx, int64
     const int64_t first = first_scored(n_ctx);
     for (int64_t i = 0; i < n_ctx - 1 - first; ++i) nll(i, logits + i * n_vocab, chunk[first + i + 1]);
 }
+
+// Called after each chunk (0-based) with the running statistics.
+using PplProgress = std::function<void(int64_t chunk, const NllStats& running)>;
+
+// The perplexity of chunks [0, n_chunks) of `tokens`, each scoring positions from
+// first_scored(o.n_ctx) (o.first_output must be that position). With `save`, the scored
+// positions' compressed log-probabilities are written to it, and each score is computed as
+// the reference computes it in that mode (float log-sum-exp).
+NllStats measure_perplexity(model::Model& m, ThreadPool& pool, const ChunkOptions& o, std::span<const int32_t> tokens,
+                            int64_t n_chunks, LogProbWriter* save = nullptr, const PplProgress& progress = {});
 
 // "[3]12.3456," after chunk `chunk` (0-based) with the running perplexity.
 std::string format_chunk_ppl(int64_t chunk, const NllStats& s);

@@ -22,7 +22,8 @@ bool is_expert_stack(const std::string& name) { return name.find("_exps") != std
 
 ImatrixCollector::ImatrixCollector(const gguf::File& file, bool process_output) {
     for (const gguf::TensorInfo& t : file.tensors()) {
-        if (t.n_bytes == 0 || t.n_dims < 2 || !collected(t.name, process_output)) continue;
+        // 1-D tensors too: a {n, 1} matrix is stored with one dimension (a shared-expert gate).
+        if (t.n_bytes == 0 || !collected(t.name, process_output)) continue;
         ranges_.push_back({t.data, t.data + t.n_bytes, &t});
     }
     std::sort(ranges_.begin(), ranges_.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
@@ -41,17 +42,24 @@ void ImatrixCollector::observe(const TensorView& w, const float* x, int64_t n_to
     if (r == nullptr) return;
     const gguf::TensorInfo& t = *r->tensor;
     const int64_t ne0 = t.ne[0];
-    const int64_t matrix_bytes = t.row_bytes() * t.ne[1];
-    if (w.ne[0] != ne0 || w.type != t.type || (w.data - r->begin) % matrix_bytes != 0) return;
+    if (w.ne[0] != ne0 || w.type != t.type) return;
+    // The matrices are the views the model multiplies by: an expert's or a head's slice of a
+    // 3-D tensor, or equal row blocks of a 2-D one that the model splits (DeepSeek-V4's
+    // grouped output projection; the reference reshapes it to 3-D).
+    const int64_t matrix_bytes = w.row_size() * w.ne[1];
+    const int64_t offset = w.data - r->begin;
+    if (matrix_bytes <= 0 || offset % matrix_bytes != 0 || static_cast<int64_t>(t.n_bytes) % matrix_bytes != 0) return;
     const bool experts = is_expert_stack(t.name);
     if (!experts && n_tokens < kMinDenseRows) return;
-    const int64_t n_mat = t.ne[2] * t.ne[3];
-    const int64_t mat = (w.data - r->begin) / matrix_bytes;
+    const int64_t n_mat = static_cast<int64_t>(t.n_bytes) / matrix_bytes;
+    const int64_t mat = offset / matrix_bytes;
     Stats& s = stats_[t.name];
     if (s.counts.empty()) {
         s.sums.assign(static_cast<size_t>(ne0 * n_mat), 0.0f);
         s.counts.assign(static_cast<size_t>(n_mat), 0);
         s.experts = experts;
+    } else if (s.n_mat() != n_mat) {
+        return;  // multiplied by in two different splits: no matrix layout to record
     }
     float* sums = s.sums.data() + mat * ne0;
     for (int64_t row = 0; row < n_tokens; ++row) {

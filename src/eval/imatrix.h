@@ -4,8 +4,9 @@
 //
 // What is collected, as the reference does: the matrices of blk.* tensors (and output.weight
 // when asked); an expert stack gets statistics per expert (the rows routed to it), any other
-// 3-D tensor one count for all its matrices; a dense product of fewer than 16 rows is skipped
-// (the reference ignores small batches), an expert product never is.
+// tensor the model multiplies by in slices (heads, groups) one count for all of them; a dense
+// product of fewer than 16 rows is skipped (the reference ignores small batches), an expert
+// product never is. Weights the model does not read from the file's mapping are not seen.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,8 @@ class ImatrixCollector final : public kernels::MatmulObserver {
         std::vector<float> sums;      // [n_mat][ne0]
         std::vector<int64_t> counts;  // [n_mat]
         bool experts = false;
+
+        int64_t n_mat() const { return static_cast<int64_t>(counts.size()); }
     };
 
     const Range* find(const uint8_t* data) const;

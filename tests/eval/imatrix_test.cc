@@ -14,10 +14,11 @@ namespace {
 
 using namespace testing;
 
-gguf::Imatrix collect(const std::string& name, int64_t batch, bool process_output = false, NllStats* ppl = nullptr) {
+gguf::Imatrix collect(const std::string& name, int64_t batch, bool process_output = false, NllStats* ppl = nullptr,
+                      int64_t chunks = 8) {
     const Loaded l = load(name);
     ThreadPool pool(2);
-    const int64_t n_chunk = count_chunks(static_cast<int64_t>(l.tokens.size()), 128, 8, kText);
+    const int64_t n_chunk = count_chunks(static_cast<int64_t>(l.tokens.size()), 128, chunks, kText);
     return collect_imatrix(*l.model, pool, {128, batch, 0, l.bos()}, l.tokens, n_chunk, process_output,
                            {"eval_text.txt"}, ppl);
 }
@@ -70,6 +71,28 @@ TEST(Imatrix, ChunksSideBySideCollectTheSame) {
     }
     // The perplexity measured along the way is llama-imatrix's (= llama-perplexity's) 555.53.
     EXPECT_EQ(ppl.count, 8 * 63);
+}
+
+// What llama-imatrix collected for the hybrids and DeepSeek-V4 (its files, made as those in
+// tests/data/imatrix but with --chunks 4, are too large to keep; these are their facts): the
+// shared-expert gate, a {256, 1} matrix stored 1-D, and V4's grouped output projection, a 2-D
+// tensor multiplied in 2 row blocks (one entry of 2 x 64 columns, one count).
+TEST(Imatrix, CollectsWhatLlamaImatrixCollects) {
+    const struct {
+        const char* model;
+        size_t entries;
+        const char* name;
+        size_t sums;
+    } cases[] = {{"qwen35moe-F32", 51, "blk.0.ffn_gate_inp_shexp.weight", 256},
+                 {"qwen3next-F32", 36, "blk.2.ffn_gate_inp_shexp.weight", 256},
+                 {"deepseek4-F32", 50, "blk.1.attn_output_a.weight", 128}};
+    for (const auto& c : cases) {
+        const gguf::Imatrix m = collect(c.model, 2048, false, nullptr, 4);
+        EXPECT_EQ(m.entries.size(), c.entries) << c.model;
+        ASSERT_TRUE(m.entries.contains(c.name)) << c.model;
+        EXPECT_EQ(m.entries.at(c.name).sums.size(), c.sums) << c.model;
+        EXPECT_EQ(m.entries.at(c.name).counts, std::vector<int64_t>{4 * 128}) << c.model;
+    }
 }
 
 TEST(Imatrix, ProcessOutputAddsTheOutputHead) {

@@ -4,10 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 
-#include "core/error.h"
 #include "eval/kld.h"
 #include "eval_test_util.h"
 #include "runtime/kv_cache.h"
@@ -16,27 +13,6 @@ namespace sobre::eval {
 namespace {
 
 using namespace testing;
-
-template <class Fn>
-std::string error_of(ErrorKind kind, Fn fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(kind)) << e.what();
-        return e.what();
-    }
-    ADD_FAILURE() << "no error";
-    return {};
-}
-
-TEST(EvalText, DropsOneTrailingNewline) {
-    const std::string path = scratch_file("text.txt");
-    std::ofstream(path) << "two lines\n\n";
-    EXPECT_EQ(read_eval_text(path), "two lines\n");
-    std::filesystem::remove(path);
-    const std::string msg = error_of(ErrorKind::kNotFound, [&] { read_eval_text(path); });
-    EXPECT_NE(msg.find(path), std::string::npos) << msg;
-}
 
 TEST(EvalText, TokenizesAsLlamaPerplexity) {
     // The tokens llama-perplexity stored in its log-prob file: the first 2 chunks of 16.
@@ -47,23 +23,6 @@ TEST(EvalText, TokenizesAsLlamaPerplexity) {
     EXPECT_EQ(l.tokens[0], l.tok->bos());
     // llama-perplexity -c 128 reports 29 chunks for this text.
     EXPECT_EQ(static_cast<int64_t>(l.tokens.size()) / 128, 29);
-}
-
-TEST(Chunks, NeedsTwoContextsOfText) {
-    EXPECT_EQ(count_chunks(1000, 128, -1, "t.txt"), 7);
-    EXPECT_EQ(count_chunks(1000, 128, 3, "t.txt"), 3);
-    EXPECT_EQ(count_chunks(256, 128, -1, "t.txt"), 2);
-    const std::string msg = error_of(ErrorKind::kInvalidArgument, [] { count_chunks(255, 128, -1, "t.txt"); });
-    EXPECT_NE(msg.find("t.txt: the text is 255 tokens; a context of 128 needs at least 256"), std::string::npos) << msg;
-}
-
-TEST(Chunks, OptionsAreChecked) {
-    check_chunk_options({128, 64, 64, 1});
-    check_chunk_options({128, 512, 64, 1});
-    EXPECT_NE(error_of(ErrorKind::kInvalidArgument, [] { check_chunk_options({128, 200, 64, 1}); }).find("multiple"),
-              std::string::npos);
-    EXPECT_NE(error_of(ErrorKind::kInvalidArgument, [] { check_chunk_options({3, 8, 1, 1}); }).find("-c 3"),
-              std::string::npos);
 }
 
 // Logits of chunks 0..n-1 for one batch setting.

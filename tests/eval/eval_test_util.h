@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -50,6 +51,19 @@ inline Loaded load(const std::string& name) {
     l.tok = tokenizer::Tokenizer::from_gguf(l.model->file());
     l.tokens = tokenize_eval_text(*l.tok, read_eval_text(kText));
     return l;
+}
+
+// The scale and minimum at the head of a compressed log-probability row (eval/kld.h).
+inline float row_scale(const uint16_t* row) {
+    float f = 0;
+    std::memcpy(&f, row, sizeof f);
+    return f;
+}
+
+inline float row_min(const uint16_t* row) {
+    float f = 0;
+    std::memcpy(&f, row + 2, sizeof f);
+    return f;
 }
 
 // A per-process scratch file name.

@@ -14,29 +14,6 @@ namespace {
 
 using namespace testing;
 
-TEST(TokenNll, IsMinusLogSoftmax) {
-    const float logits[3] = {0.0f, std::log(3.0f), 0.0f};
-    EXPECT_NEAR(token_nll(logits, 3, 1), -std::log(0.6), 1e-7);
-    EXPECT_NEAR(token_nll(logits, 3, 0), -std::log(0.2), 1e-7);
-    // Shifting every logit changes nothing (the maximum is subtracted first).
-    const float shifted[3] = {1000.0f, 1000.0f + std::log(3.0f), 1000.0f};
-    EXPECT_NEAR(token_nll(shifted, 3, 1), -std::log(0.6), 1e-4);
-}
-
-TEST(PplFormat, IsLlamaPerplexitys) {
-    NllStats s;
-    s.add(1.0);
-    EXPECT_EQ(format_chunk_ppl(0, s), "[1]2.7183,");
-    s.add(3.0);
-    EXPECT_EQ(format_chunk_ppl(1, s), "[2]7.3891,");
-    // mean 2, variance 1: the error is sqrt(1 / (2 - 1)) * e^2.
-    EXPECT_EQ(format_final_ppl(s), "Final estimate: PPL = 7.3891 +/- 7.38906");
-    NllStats flat;
-    flat.add(2.0);
-    flat.add(2.0);
-    EXPECT_EQ(format_final_ppl(flat), "Unexpected negative standard deviation of log(prob)");
-}
-
 struct PplCase {
     std::string model;
     int64_t ctx, batch, chunks;

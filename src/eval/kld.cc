@@ -146,13 +146,15 @@ LogProbReader::LogProbReader(std::string path) : path_(std::move(path)) {
     }
     const int64_t n_tokens = int64_t{h_.n_ctx} * h_.n_chunk;
     const int64_t rows = scored_per_chunk(h_.n_ctx) * h_.n_chunk;
-    const int64_t expected = static_cast<int64_t>(sizeof kMagic) + 12 + 4 * n_tokens +
-                             2 * rows * log_prob_row_u16s(h_.n_vocab);
+    // In double: a hostile header must not overflow the arithmetic; any real file size is an
+    // exact double, and a size beyond 2^53 bytes cannot match one.
+    const double expected = static_cast<double>(sizeof kMagic) + 12 + 4.0 * static_cast<double>(n_tokens) +
+                            2.0 * static_cast<double>(rows) * static_cast<double>(log_prob_row_u16s(h_.n_vocab));
     std::fseek(f_, 0, SEEK_END);
     const int64_t size = std::ftell(f_);
-    if (size != expected) {
-        fail(ErrorKind::kCorrupt, "{}: is {} bytes; its header (n_ctx {}, n_vocab {}, {} chunks) needs {}", path_, size,
-             h_.n_ctx, h_.n_vocab, h_.n_chunk, expected);
+    if (static_cast<double>(size) != expected) {
+        fail(ErrorKind::kCorrupt, "{}: is {} bytes; its header (n_ctx {}, n_vocab {}, {} chunks) needs {:.0f}", path_,
+             size, h_.n_ctx, h_.n_vocab, h_.n_chunk, expected);
     }
     std::fseek(f_, static_cast<long>(sizeof kMagic) + 12, SEEK_SET);
     h_.tokens.resize(static_cast<size_t>(n_tokens));

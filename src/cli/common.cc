@@ -92,6 +92,14 @@ std::string format_bytes(uint64_t bytes) {
     return fmt::format("{:.1f} {}", v, kUnits[unit]);
 }
 
+void check_writable(const std::string& path) {
+    const std::string tmp = path + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) fail(ErrorKind::kIo, "{}: cannot create: {}", tmp, std::strerror(errno));
+    std::fclose(f);
+    std::remove(tmp.c_str());
+}
+
 int default_threads() {
     const unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : static_cast<int>(n);

@@ -13,6 +13,8 @@ namespace sobre::cli {
 // Each subcommand registers itself and its callback on the app.
 void add_inspect(CLI::App& app);
 void add_logits(CLI::App& app);
+void add_perplexity(CLI::App& app);
+void add_imatrix(CLI::App& app);
 void add_run(CLI::App& app);
 void add_synth(CLI::App& app);
 void add_serve(CLI::App& app);
@@ -41,6 +43,9 @@ void add_store_option(CLI::App* cmd, std::string& dir);
 std::string store_dir(const std::string& option);
 // "1.5 GiB", "812.0 KiB", "17 B".
 std::string format_bytes(uint64_t bytes);
+// Fails early, before a long computation, when `path` could not be written later: creates and
+// removes PATH.tmp (the temporary name the atomic writers use). Throws Error(kIo) naming it.
+void check_writable(const std::string& path);
 // The default thread count: the machine's hardware threads.
 int default_threads();
 

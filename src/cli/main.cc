@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "sobre 0.1.0");
     sobre::cli::add_inspect(app);
     sobre::cli::add_logits(app);
+    sobre::cli::add_perplexity(app);
+    sobre::cli::add_imatrix(app);
     sobre::cli::add_run(app);
     sobre::cli::add_synth(app);
     sobre::cli::add_quantize(app);

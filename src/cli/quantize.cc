@@ -1,6 +1,6 @@
 // `sobre quantize IN.gguf OUT.gguf TYPE`: rewrites a model with smaller weights, each tensor's
-// type chosen as llama-quantize chooses it (gguf/quantize.h); without an importance matrix the
-// output is byte-identical to llama-quantize's for the same input and type.
+// type chosen as llama-quantize chooses it (gguf/quantize.h); the output is byte-identical to
+// llama-quantize's for the same input, type and --imatrix file.
 #include "gguf/quantize.h"
 
 #include <unistd.h>
@@ -83,7 +83,8 @@ void add_quantize(CLI::App& app) {
         ->required();
     cmd->add_option("type", args->type, "quantization type: " + type_names())->required();
     cmd->add_option("-t,--threads", args->threads, "threads")->check(CLI::Range(1, 1024));
-    cmd->add_option("--imatrix", args->imatrix, "importance matrix (not supported yet)");
+    cmd->add_option("--imatrix", args->imatrix,
+                    "importance matrix (GGUF, from sobre imatrix or llama-imatrix) to weigh the quantization");
     cmd->add_flag("--allow-requantize", args->allow_requantize,
                   "allow converting tensors that are already quantized (loses quality)");
     cmd->callback([args] { run_quantize(*args); });

@@ -86,6 +86,21 @@ const DTypeTraits& dtype_traits(DType t) {
     return i < kNumDTypes ? kTable[i] : kUnknown;
 }
 
+FromFloatWeightedFn from_float_weighted(DType t) {
+    switch (t) {
+        case DType::kQ4_0: return ref::from_float_weighted_q4_0;
+        case DType::kQ4_1: return ref::from_float_weighted_q4_1;
+        case DType::kQ5_0: return ref::from_float_weighted_q5_0;
+        case DType::kQ5_1: return ref::from_float_weighted_q5_1;
+        case DType::kQ2_K: return ref::from_float_weighted_q2_K;
+        case DType::kQ3_K: return ref::from_float_weighted_q3_K;
+        case DType::kQ4_K: return ref::from_float_weighted_q4_K;
+        case DType::kQ5_K: return ref::from_float_weighted_q5_K;
+        case DType::kQ6_K: return ref::from_float_weighted_q6_K;
+        default: return nullptr;
+    }
+}
+
 bool dtype_known(uint32_t id) { return id < kNumDTypes && kTable[id].block_elems > 0; }
 
 bool dtype_computable(DType t) { return dtype_traits(t).to_float != nullptr; }

@@ -51,6 +51,10 @@ using ToFloatFn = void (*)(const void* src, float* dst, int64_t n);
 // Quantizes n floats (a multiple of block_elems) into blocks of this type.
 using FromFloatFn = void (*)(const float* src, void* dst, int64_t n);
 
+// Quantizes one row of n_per_row floats under importance weights (one per element, from an
+// imatrix), as ggml's quantize_row_*_impl does for llama-quantize --imatrix.
+using FromFloatWeightedFn = void (*)(const float* src, void* dst, int64_t n_per_row, const float* weights);
+
 struct DTypeTraits {
     std::string_view name;     // ggml's name ("q4_K"); empty for ids we do not know
     int64_t block_elems = 0;   // elements per block (1 for plain types)
@@ -69,6 +73,10 @@ bool dtype_known(uint32_t id);
 bool dtype_computable(DType t);
 std::string_view dtype_name(DType t);
 std::optional<DType> dtype_from_name(std::string_view name);  // case-insensitive ("Q4_K", "q4_k")
+
+// The importance-weighted quantizer of a type, or nullptr where ggml ignores the weights
+// (f32, f16, bf16, q8_0) or we have none.
+FromFloatWeightedFn from_float_weighted(DType t);
 
 // Bytes of a row of n elements. Throws Error(kCorrupt) if n is not a block multiple.
 int64_t row_bytes(DType t, int64_t n);
@@ -108,6 +116,17 @@ void from_float_q3_K(const float* src, void* dst, int64_t n);
 void from_float_q4_K(const float* src, void* dst, int64_t n);
 void from_float_q5_K(const float* src, void* dst, int64_t n);
 void from_float_q6_K(const float* src, void* dst, int64_t n);
+// Byte-identical to ggml's quantize_row_*_impl with importance weights (one row at a time: the
+// legacy types weigh by the whole row's mean square).
+void from_float_weighted_q4_0(const float* src, void* dst, int64_t n_per_row, const float* weights);
+void from_float_weighted_q4_1(const float* src, void* dst, int64_t n_per_row, const float* weights);
+void from_float_weighted_q5_0(const float* src, void* dst, int64_t n_per_row, const float* weights);
+void from_float_weighted_q5_1(const float* src, void* dst, int64_t n_per_row, const float* weights);
+void from_float_weighted_q2_K(const float* src, void* dst, int64_t n_per_row, const float* weights);
+void from_float_weighted_q3_K(const float* src, void* dst, int64_t n_per_row, const float* weights);
+void from_float_weighted_q4_K(const float* src, void* dst, int64_t n_per_row, const float* weights);
+void from_float_weighted_q5_K(const float* src, void* dst, int64_t n_per_row, const float* weights);
+void from_float_weighted_q6_K(const float* src, void* dst, int64_t n_per_row, const float* weights);
 }  // namespace ref
 
 }  // namespace sobre

@@ -10,6 +10,7 @@
 #include "core/dtype.h"
 #include "core/fp16.h"
 #include "core/quant_blocks.h"
+#include "core/quant_fit.h"
 
 namespace sobre::ref {
 namespace {
@@ -17,11 +18,8 @@ namespace {
 constexpr int kHalf = kQK / 2;
 
 // Rounds half to even through the float mantissa, as ggml's nearest_int (q8_K relies on this
-// rather than roundf's half-away-from-zero). REQUIRES: |v| < 2^22.
-int nearest_int(float v) {
-    const float shifted = v + 12582912.0f;  // 1.5 * 2^23: the integer lands in the low mantissa
-    return static_cast<int>(float_to_bits(shifted) & 0x7fffffu) - 0x400000;
-}
+// rather than roundf's half-away-from-zero).
+using fit::nearest_int;
 
 // The 32 fifth bits of a Q5 block; bit j belongs to element j. Assembled byte by byte so the
 // little-endian file order holds on any host.
@@ -325,6 +323,97 @@ void from_float_q5_0(const float* src, void* dst, int64_t n) {
             qh |= static_cast<uint32_t>(q1 >> 4) << (j + kHalf);
         }
         store_qh(qh, y[b].qh);
+    }
+}
+
+// The importance-weighted legacy quantizers (ggml quantize_row_q{4,5}_{0,1}_impl): each block
+// is fitted under the weights qw * sqrt(sigma2 + x^2), sigma2 the mean square of the whole row.
+// The _0 types search a signed scale (make_qx_quants), the _1 types a scale and a min
+// (make_qkx3_quants).
+
+namespace {
+
+float row_sigma2(const float* x, int64_t n) {
+    float sum_x2 = 0;
+    for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
+    return sum_x2 / static_cast<float>(n);
+}
+
+void block_weights(const float* x, const float* qw, float sigma2, float* w) {
+    for (int j = 0; j < kQK; ++j) w[j] = qw[j] * std::sqrt(sigma2 + x[j] * x[j]);
+}
+
+constexpr fit::ScanParams kWeightedScan = {-0.9f, 0.05f, 36, false};
+
+}  // namespace
+
+void from_float_weighted_q4_0(const float* src, void* dst, int64_t n, const float* qw) {
+    auto* y = static_cast<BlockQ4_0*>(dst);
+    const float sigma2 = row_sigma2(src, n);
+    float w[kQK];
+    int8_t L[kQK];
+    for (int64_t b = 0; b < n / kQK; ++b, src += kQK, qw += kQK) {
+        block_weights(src, qw, sigma2, w);
+        y[b].d = fp32_to_fp16(fit::fit_scale_qx(kQK, 8, src, L, w));
+        for (int j = 0; j < kHalf; ++j) y[b].qs[j] = static_cast<uint8_t>(L[j] | (L[j + kHalf] << 4));
+    }
+}
+
+void from_float_weighted_q4_1(const float* src, void* dst, int64_t n, const float* qw) {
+    auto* y = static_cast<BlockQ4_1*>(dst);
+    const float sigma2 = row_sigma2(src, n);
+    float w[kQK];
+    uint8_t L[kQK];
+    for (int64_t b = 0; b < n / kQK; ++b, src += kQK, qw += kQK) {
+        block_weights(src, qw, sigma2, w);
+        float neg_min = 0;
+        y[b].d = fp32_to_fp16(fit::fit_scale_min(kQK, 15, src, w, L, &neg_min, kWeightedScan));
+        y[b].m = fp32_to_fp16(-neg_min);
+        for (int j = 0; j < kHalf; ++j) y[b].qs[j] = static_cast<uint8_t>(L[j] | (L[j + kHalf] << 4));
+    }
+}
+
+namespace {
+
+// Q5 codes (0..31): low nibbles in qs as for Q4, fifth bits in qh.
+template <class Code>
+void pack_q5(const Code* L, uint8_t* qs, uint8_t* qh_bytes) {
+    uint32_t qh = 0;
+    for (int j = 0; j < kHalf; ++j) {
+        const auto lo = static_cast<uint8_t>(L[j]);
+        const auto hi = static_cast<uint8_t>(L[j + kHalf]);
+        qs[j] = static_cast<uint8_t>((lo & 0x0f) | ((hi & 0x0f) << 4));
+        qh |= static_cast<uint32_t>((lo & 0x10u) >> 4) << j;
+        qh |= static_cast<uint32_t>((hi & 0x10u) >> 4) << (j + kHalf);
+    }
+    store_qh(qh, qh_bytes);
+}
+
+}  // namespace
+
+void from_float_weighted_q5_0(const float* src, void* dst, int64_t n, const float* qw) {
+    auto* y = static_cast<BlockQ5_0*>(dst);
+    const float sigma2 = row_sigma2(src, n);
+    float w[kQK];
+    int8_t L[kQK];
+    for (int64_t b = 0; b < n / kQK; ++b, src += kQK, qw += kQK) {
+        block_weights(src, qw, sigma2, w);
+        y[b].d = fp32_to_fp16(fit::fit_scale_qx(kQK, 16, src, L, w));
+        pack_q5(L, y[b].qs, y[b].qh);
+    }
+}
+
+void from_float_weighted_q5_1(const float* src, void* dst, int64_t n, const float* qw) {
+    auto* y = static_cast<BlockQ5_1*>(dst);
+    const float sigma2 = row_sigma2(src, n);
+    float w[kQK];
+    uint8_t L[kQK];
+    for (int64_t b = 0; b < n / kQK; ++b, src += kQK, qw += kQK) {
+        block_weights(src, qw, sigma2, w);
+        float neg_min = 0;
+        y[b].d = fp32_to_fp16(fit::fit_scale_min(kQK, 31, src, w, L, &neg_min, kWeightedScan));
+        y[b].m = fp32_to_fp16(-neg_min);
+        pack_q5(L, y[b].qs, y[b].qh);
     }
 }
 

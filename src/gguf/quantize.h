@@ -1,7 +1,7 @@
 // `sobre quantize`: rewrites a GGUF model with its weights in a smaller type. Each tensor's
-// type is chosen by llama-quantize's rules (llama.cpp src/llama-quant.cpp, without an
-// importance matrix), and the conversions are ggml's reference ones, so the output is
-// byte-identical to llama-quantize's for the same input and type.
+// type is chosen by llama-quantize's rules (llama.cpp src/llama-quant.cpp), and the
+// conversions are ggml's reference ones (importance-weighted with an imatrix), so the output is
+// byte-identical to llama-quantize's for the same input, type and imatrix file.
 #pragma once
 
 #include <cstddef>
@@ -36,9 +36,10 @@ struct TensorPlan {
 };
 
 // The output's tensors in llama-quantize's order (by layer, then name) with the type each
-// gets. Throws Error for a tensor the rules cannot place: an expert tensor whose name has no
-// layer, or a row length no fallback type fits.
-std::vector<TensorPlan> plan_quantization(const File& in, const QuantTarget& target);
+// gets. `has_imatrix` changes one rule (Q4_0/Q5_0 give the first eighth of the ffn_down
+// layers Q4_1/Q5_1). Throws Error for a tensor the rules cannot place: an expert tensor whose
+// name has no layer, or a row length no fallback type fits.
+std::vector<TensorPlan> plan_quantization(const File& in, const QuantTarget& target, bool has_imatrix = false);
 
 struct QuantizeProgress {
     size_t index;  // 0-based position in the output
@@ -50,7 +51,9 @@ struct QuantizeProgress {
 struct QuantizeOptions {
     int threads = 1;
     bool allow_requantize = false;  // allow converting tensors that are already quantized
-    std::string imatrix;            // importance matrix path; not supported yet (must be empty)
+    // Importance matrix (llama-imatrix's GGUF format, gguf/imatrix.h); empty: none. The path is
+    // also written to quantize.imatrix.file, as llama-quantize writes the argument it was given.
+    std::string imatrix;
     std::function<void(const QuantizeProgress&)> progress;  // called as each tensor starts
 };
 
@@ -63,8 +66,10 @@ struct QuantizeSummary {
 
 // Quantizes in_path to out_path, one tensor at a time (memory stays near a chunk of rows),
 // through a temporary file renamed into place, so a failure leaves nothing behind. Every check
-// that can be made up front is made before anything is written: the type name, --imatrix,
-// requantizing without allow_requantize, tensor types it cannot read. Throws Error.
+// that can be made up front is made before anything is written: the type name, the imatrix
+// (readable, and made for this model: an entry whose size differs from its tensor's is an
+// error, as is an imatrix none of whose entries names a tensor being quantized), requantizing
+// without allow_requantize, tensor types it cannot read. Throws Error.
 QuantizeSummary quantize_file(const std::string& in_path, const std::string& out_path,
                               std::string_view type, const QuantizeOptions& options);
 

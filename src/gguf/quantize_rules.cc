@@ -205,6 +205,7 @@ bool allows_quantization(const TensorInfo& t) {
 struct RuleState {
     ModelFacts m;
     uint32_t ftype = 0;
+    bool has_imatrix = false;
     bool tied_embeddings = true;  // no output.weight: token_embd doubles as the output
     int n_attn_v = 0;
     int i_attn_v = 0;
@@ -279,6 +280,10 @@ DType ffn_down_type(RuleState& s, const std::string& name, DType type) {
         type = DType::kQ6_K;
     } else if (f == kFtypeQ4_K_S && !falcon && il < n / 8) {
         type = DType::kQ5_K;
+    } else if ((f == kFtypeQ4_0 || f == kFtypeQ5_0) && s.has_imatrix && il < n / 8) {
+        // llama.cpp guards the first ffn_down layers, which can go astray even with an imatrix;
+        // only with one, so that output without an imatrix stays as it always was.
+        type = f == kFtypeQ4_0 ? DType::kQ4_1 : DType::kQ5_1;
     }
     ++s.i_ffn_down;
     return type;
@@ -377,11 +382,12 @@ const QuantTarget& find_quant_target(std::string_view name) {
     fail(ErrorKind::kInvalidArgument, "unknown quantization type '{}' (valid: {})", name, names);
 }
 
-std::vector<TensorPlan> plan_quantization(const File& in, const QuantTarget& target) {
+std::vector<TensorPlan> plan_quantization(const File& in, const QuantTarget& target, bool has_imatrix) {
     std::vector<const TensorInfo*> order;
     for (const TensorInfo& t : in.tensors()) order.push_back(&t);
     std::sort(order.begin(), order.end(), loader_order);
     RuleState s = initial_state(in, target);
+    s.has_imatrix = has_imatrix;
     const bool quantized = dtype_traits(target.base).is_quantized;
     std::vector<TensorPlan> plan;
     for (const TensorInfo* t : order) {

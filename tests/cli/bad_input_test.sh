@@ -4,6 +4,7 @@
 set -u
 sobre=$1
 models=$2/models
+data=$3  # tests/data
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export SOBRE_HOME=$work/store
@@ -61,7 +62,10 @@ expect unwritable-output 1 "/no/such/dir/out.f32" -- "$sobre" logits -m "$models
 
 expect quantize-unknown-type 2 "unknown quantization type 'Q7_K'" -- "$sobre" quantize "$models/llama-F32.gguf" "$work/out.f32" Q7_K
 expect quantize-requantize 2 "--allow-requantize" -- "$sobre" quantize "$models/llama-Q8_0.gguf" "$work/out.f32" Q4_K_M
-expect quantize-imatrix 1 "not supported yet" -- "$sobre" quantize "$models/llama-F32.gguf" "$work/out.f32" Q4_K_M --imatrix "$work/imatrix.gguf"
+expect quantize-imatrix-missing 1 "$work/imatrix.gguf" -- "$sobre" quantize "$models/llama-F32.gguf" "$work/out.f32" Q4_K_M --imatrix "$work/imatrix.gguf"
+expect quantize-imatrix-not-gguf 1 "legacy .dat format is not read" -- "$sobre" quantize "$models/llama-F32.gguf" "$work/out.f32" Q4_K_M --imatrix "$work/text.gguf"
+expect quantize-imatrix-a-model 1 "missing imatrix metadata" -- "$sobre" quantize "$models/llama-F32.gguf" "$work/out.f32" Q4_K_M --imatrix "$models/llama-F32.gguf"
+expect quantize-imatrix-other-model 2 "is the imatrix for another model?" -- "$sobre" quantize "$models/qwen2-F32.gguf" "$work/out.f32" Q4_K_M --imatrix "$data/imatrix/qwen3-F32.imatrix.gguf"
 expect quantize-not-gguf 1 "text.gguf" -- "$sobre" quantize "$work/text.gguf" "$work/out.f32" Q8_0
 
 # The hub client and the model store.
@@ -87,6 +91,24 @@ expect serve-allowed-empty 2 "lists no sha256" -- "$sobre" serve -m "$models/lla
 sha256sum "$models/llama-Q4_0.gguf" >"$work/allowed-q4"
 expect serve-not-allowed 2 "is not in the allowed list $work/allowed-q4; only approved weights run" -- "$sobre" serve -m "$models/llama-Q8_0.gguf" --allowed-models "$work/allowed-q4" --port 0
 expect run-unknown-name 1 "no-such-model" -- "$sobre" run -m no-such-model --tokens "1 2" -n 1
+
+# perplexity and imatrix (eval/): the text must hold two chunks; -b must fit -c; the base file
+# must be one; nothing is written on failure.
+head -c 300 "$data/eval_text.txt" >"$work/short.txt"
+expect ppl-short-text 2 "short.txt: the text is" -- "$sobre" perplexity -m "$models/qwen3-F32.gguf" -f "$work/short.txt" -c 128
+expect ppl-missing-text 1 "/no/such.txt" -- "$sobre" perplexity -m "$models/qwen3-F32.gguf" -f /no/such.txt
+expect ppl-no-text 2 "-f FILE" -- "$sobre" perplexity -m "$models/qwen3-F32.gguf"
+expect ppl-bad-batch 2 "-b 200: the batch must be below the context (128) or a multiple of it" -- "$sobre" perplexity -m "$models/qwen3-F32.gguf" -f "$data/eval_text.txt" -c 128 -b 200
+expect ppl-tiny-context 2 "-c 2" -- "$sobre" perplexity -m "$models/qwen3-F32.gguf" -f "$data/eval_text.txt" -c 2
+expect ppl-bad-chunks 2 "--chunks 0" -- "$sobre" perplexity -m "$models/qwen3-F32.gguf" -f "$data/eval_text.txt" --chunks 0
+expect kld-without-base 2 "--kl-divergence needs --kl-divergence-base" -- "$sobre" perplexity -m "$models/qwen3-F32.gguf" --kl-divergence
+expect kld-not-a-base 2 "not a log-probability file" -- "$sobre" perplexity -m "$models/qwen3-F32.gguf" --kl-divergence --kl-divergence-base "$work/text.gguf"
+expect kld-missing-base 1 "/no/such.kld" -- "$sobre" perplexity -m "$models/qwen3-F32.gguf" --kl-divergence --kl-divergence-base /no/such.kld
+expect kld-base-short-text 2 "the text is" -- "$sobre" perplexity -m "$models/qwen3-F32.gguf" -f "$work/short.txt" -c 128 --kl-divergence-base "$work/out.f32"
+expect kld-base-unwritable 1 "/no/such/dir/base.kld" -- "$sobre" perplexity -m "$models/qwen3-F32.gguf" -f "$data/eval_text.txt" -c 128 --chunks 2 --kl-divergence-base /no/such/dir/base.kld
+expect imatrix-short-text 2 "short.txt: the text is" -- "$sobre" imatrix -m "$models/qwen3-F32.gguf" -f "$work/short.txt" -c 128 -o "$work/out.f32"
+expect imatrix-not-gguf-model 1 "not a GGUF file" -- "$sobre" imatrix -m "$work/text.gguf" -f "$data/eval_text.txt" -o "$work/out.f32"
+expect imatrix-unwritable 1 "/no/such/dir/i.gguf" -- "$sobre" imatrix -m "$models/qwen3-F32.gguf" -f "$data/eval_text.txt" -c 128 --chunks 2 -o /no/such/dir/i.gguf
 
 echo "$passed passed, $failures failed"
 [[ $failures -eq 0 ]]

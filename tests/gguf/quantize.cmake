@@ -4,3 +4,4 @@
 sobre_test(sobre_quantize_test LABEL golden
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/quantize_test.cc
   LIBS sobre_gguf)
+target_compile_definitions(sobre_quantize_test PRIVATE SOBRE_TEST_DATA_DIR="${CMAKE_SOURCE_DIR}/tests/data")

@@ -20,6 +20,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "gguf/imatrix.h"
 #include "gguf/writer.h"
 
 namespace sobre::gguf {
@@ -424,15 +425,93 @@ TEST(QuantizeBadInput, RequantizesWithTheFlag) {
     fs::remove(out);
 }
 
-TEST(QuantizeBadInput, ImatrixIsNotSupportedYet) {
-    const std::string out = (scratch() / "imatrix.gguf").string();
+// ---------------------------------------------------------------------------------------------
+// --imatrix (the byte-for-byte comparison with llama-quantize --imatrix is tests/cli/eval_test.sh).
+
+const std::string kImatrixDir = std::string(SOBRE_TEST_DATA_DIR) + "/imatrix";
+
+TEST(QuantizePlan, AnImatrixGuardsTheFirstFfnDownLayersOfQ4_0AndQ5_0) {
+    const File f = File::open(write_layers("imatrix16.gguf", {.n_layer = 16}));
+    // llama-quantize gives the first n_layer / 8 ffn_down layers the _1 type, with an imatrix only.
+    EXPECT_EQ(types_of(plan_quantization(f, find_quant_target("Q4_0"), true), "ffn_down"),
+              "q4_1 q4_1 " + repeat("q4_0", 14));
+    EXPECT_EQ(types_of(plan_quantization(f, find_quant_target("Q4_0")), "ffn_down"), repeat("q4_0", 16));
+    EXPECT_EQ(types_of(plan_quantization(f, find_quant_target("Q5_0"), true), "ffn_down"),
+              "q5_1 q5_1 " + repeat("q5_0", 14));
+    EXPECT_EQ(types_of(plan_quantization(f, find_quant_target("Q4_K_M"), true), "ffn_down"),
+              types_of(plan_quantization(f, find_quant_target("Q4_K_M")), "ffn_down"));
+}
+
+TEST(QuantizeBadInput, ImatrixOfAnotherModelIsRefused) {
+    // qwen3's attn_output rows are 128 long, qwen2's 256: llama-quantize's size check fails.
+    const std::string out = (scratch() / "imatrix-other.gguf").string();
     QuantizeOptions opt;
-    opt.imatrix = "imatrix.gguf";
-    const Error e = expect_error(ErrorKind::kUnsupported, [&] {
-        quantize_file(kModels + "/llama-F32.gguf", out, "Q4_K_M", opt);
+    opt.imatrix = kImatrixDir + "/qwen3-F32.imatrix.gguf";
+    const Error e = expect_error(ErrorKind::kInvalidArgument, [&] {
+        quantize_file(kModels + "/qwen2-F32.gguf", out, "Q4_K_M", opt);
     });
-    EXPECT_NE(std::string(e.what()).find("not supported yet"), std::string::npos) << e.what();
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("blk.0.attn_output.weight"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("another model"), std::string::npos) << msg;
     expect_nothing_written(out);
+}
+
+TEST(QuantizeBadInput, ImatrixNamingNoTensorIsRefused) {
+    Imatrix m;
+    m.datasets = {"text.txt"};
+    m.chunk_count = 1;
+    m.chunk_size = 4;
+    m.entries["blk.0.no_such.weight"] = {std::vector<float>(256, 1.0f), {4}};
+    const std::string imatrix = (scratch() / "foreign.imatrix.gguf").string();
+    write_imatrix(imatrix, m);
+    const std::string out = (scratch() / "imatrix-none.gguf").string();
+    QuantizeOptions opt;
+    opt.imatrix = imatrix;
+    const Error e = expect_error(ErrorKind::kInvalidArgument, [&] {
+        quantize_file(kModels + "/qwen3-F32.gguf", out, "Q4_K_M", opt);
+    });
+    EXPECT_NE(std::string(e.what()).find("none of its 1 entries"), std::string::npos) << e.what();
+    expect_nothing_written(out);
+}
+
+TEST(QuantizeBadInput, ImatrixThatIsNotOneIsRefused) {
+    const std::string out = (scratch() / "imatrix-bad.gguf").string();
+    QuantizeOptions opt;
+    opt.imatrix = kModels + "/qwen3-F32.gguf";  // a GGUF, but a model
+    Error e = expect_error(ErrorKind::kCorrupt, [&] { quantize_file(kModels + "/qwen3-F32.gguf", out, "Q4_0", opt); });
+    EXPECT_NE(std::string(e.what()).find("missing imatrix metadata"), std::string::npos) << e.what();
+    opt.imatrix = kModels + "/README.md";  // not GGUF: the legacy .dat format, which we do not read
+    e = expect_error(ErrorKind::kUnsupported, [&] { quantize_file(kModels + "/qwen3-F32.gguf", out, "Q4_0", opt); });
+    EXPECT_NE(std::string(e.what()).find("legacy .dat"), std::string::npos) << e.what();
+    opt.imatrix = (scratch() / "no-such.imatrix.gguf").string();
+    expect_error(ErrorKind::kNotFound, [&] { quantize_file(kModels + "/qwen3-F32.gguf", out, "Q4_0", opt); });
+    expect_nothing_written(out);
+}
+
+TEST(QuantizeImatrix, WeighsTheQuantizationAndRecordsTheFile) {
+    // The bytes are checked against llama-quantize by the CLI test; here: the imatrix changes the
+    // weights it covers, not the others, and the output records it as llama-quantize does.
+    const std::string plain = (scratch() / "plain.gguf").string();
+    const std::string weighted = (scratch() / "weighted.gguf").string();
+    quantize_file(kModels + "/qwen3-F32.gguf", plain, "Q4_K_M", {});
+    QuantizeOptions opt;
+    opt.imatrix = kImatrixDir + "/qwen3-F32.imatrix.gguf";
+    quantize_file(kModels + "/qwen3-F32.gguf", weighted, "Q4_K_M", opt);
+    const File a = File::open(plain);
+    const File b = File::open(weighted);
+    for (const TensorInfo& t : a.tensors()) {
+        const TensorInfo* u = b.find_tensor(t.name);
+        ASSERT_NE(u, nullptr) << t.name;
+        ASSERT_EQ(u->type, t.type) << t.name;
+        const bool same = std::memcmp(t.data, u->data, t.n_bytes) == 0;
+        const bool covered = t.name.starts_with("blk.") && t.type != DType::kF32;
+        EXPECT_EQ(same, !covered) << t.name;
+    }
+    EXPECT_EQ(b.get_string("quantize.imatrix.file"), opt.imatrix);
+    EXPECT_EQ(b.get_string("quantize.imatrix.dataset"), "eval_text.txt");
+    EXPECT_EQ(b.get_u32("quantize.imatrix.entries_count"), 14u);
+    EXPECT_EQ(b.get_u32("quantize.imatrix.chunks_count"), 8u);
+    EXPECT_EQ(b.metadata().back().first, "quantize.imatrix.chunks_count");
 }
 
 TEST(QuantizeBadInput, MissingInputIsNotFound) {

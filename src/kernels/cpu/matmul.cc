@@ -15,6 +15,9 @@ namespace {
 // up to kMaxRows activation rows instead of once per row. A rough choice on the reasoning that
 // with 1-3 rows the GEMV's cost is already dominated by reading the weights from DRAM.
 constexpr int64_t kGemmMinTokens = 4;
+// The observer of this thread's matmuls (ScopedMatmulObserver); null almost always.
+thread_local MatmulObserver* t_observer = nullptr;
+
 // Quantize activations on the pool only when there is enough of them to beat the wake-up cost.
 constexpr int64_t kParallelQuantizeElems = 1 << 15;
 
@@ -119,6 +122,7 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
     const int64_t act_row = row_bytes(act_type, n_in);
     (void)w.row_size();
     if (n_tokens <= 0) return;
+    if (t_observer != nullptr) t_observer->observe(w, x, n_tokens);
 
     // Activations are converted once per call; the buffers are reused across calls on this thread.
     thread_local AlignedBuffer act_buf;
@@ -144,6 +148,12 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
         matmul_gemv(w, g, packed, packed_row, n_tokens, y, pool);
     }
 }
+
+ScopedMatmulObserver::ScopedMatmulObserver(MatmulObserver* observer) : previous_(t_observer) {
+    t_observer = observer;
+}
+
+ScopedMatmulObserver::~ScopedMatmulObserver() { t_observer = previous_; }
 
 void get_rows(const TensorView& table, const int32_t* ids, int64_t n, float* out) {
     const ToFloatFn to_float = dtype_traits(table.type).to_float;

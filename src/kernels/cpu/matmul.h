@@ -21,6 +21,30 @@ namespace sobre::kernels {
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             const CpuKernels& k = cpu_kernels());
 
+// Sees the activations of every matmul the calling thread runs while it is installed (the
+// importance-matrix collection of `sobre imatrix`). `w` is the view the caller passed: an
+// expert's or a head's slice of a 3-D tensor points into that tensor's data, which tells the
+// observer which tensor and which slice it is.
+class MatmulObserver {
+   public:
+    virtual ~MatmulObserver() = default;
+    // Called before the product. x holds n_tokens rows of w.ne[0] floats.
+    virtual void observe(const TensorView& w, const float* x, int64_t n_tokens) = 0;
+};
+
+// Installs an observer for the calling thread's matmuls while it lives and restores the one
+// before it at the end. With none installed a matmul pays one thread-local load.
+class ScopedMatmulObserver {
+   public:
+    explicit ScopedMatmulObserver(MatmulObserver* observer);
+    ~ScopedMatmulObserver();
+    ScopedMatmulObserver(const ScopedMatmulObserver&) = delete;
+    ScopedMatmulObserver& operator=(const ScopedMatmulObserver&) = delete;
+
+   private:
+    MatmulObserver* previous_;
+};
+
 // out[t][:] = row ids[t] of `table` converted to float (embedding lookup).
 // REQUIRES: every id is in [0, table.ne[1]).
 void get_rows(const TensorView& table, const int32_t* ids, int64_t n, float* out);

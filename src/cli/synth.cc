@@ -4,6 +4,8 @@
 // requested file type. The project's own default model comes from here, so everything works
 // offline. Weights are generated and converted a chunk of rows at a time: memory stays flat
 // whatever the model's size, and the file appears (by rename) only when complete.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -197,6 +199,21 @@ void add_general_keys(gguf::Writer& w, const Shape& s, const gguf::QuantTarget& 
     if (dtype_traits(target.base).is_quantized) w.set("general.quantization_version", gguf::Value::of_u32(2));
 }
 
+uint64_t tensor_bytes(const gguf::TensorPlan& p) {
+    return static_cast<uint64_t>(row_bytes(p.type, p.in->ne[0]) * p.in->n_rows());
+}
+
+// On a terminal, how far the write is as each tensor starts (a large model takes minutes).
+gguf::Writer::Producer with_progress(gguf::Writer::Producer produce, const std::string& name, uint64_t done,
+                                     uint64_t total) {
+    if (!isatty(fileno(stderr))) return produce;
+    const int percent = static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total));
+    return [produce = std::move(produce), name, percent](gguf::ByteSink& out) {
+        std::fprintf(stderr, "\r%3d%% %-48.48s", percent, name.c_str());
+        produce(out);
+    };
+}
+
 void run_synth(const SynthArgs& a) {
     const Shape s = resolve_shape(a);
     const gguf::QuantTarget& target = find_target(a.type);
@@ -204,23 +221,28 @@ void run_synth(const SynthArgs& a) {
     const std::vector<gguf::TensorInfo> infos = f32_tensor_infos(specs);
     // Planned (and so checked) before the output file is created.
     const std::vector<gguf::TensorPlan> plan = gguf::plan_tensors(synth::quant_facts(s), infos, target);
+    uint64_t total = 0;
+    for (const gguf::TensorPlan& p : plan) total += tensor_bytes(p);
+    std::fprintf(stderr, "writing %s: %s, %lld layers, %s, %zu tensors, %.2f GiB\n", a.out.c_str(),
+                 std::string(s.name).c_str(), static_cast<long long>(s.n_layer), std::string(target.name).c_str(),
+                 plan.size(), static_cast<double>(total) / (1u << 30));
 
     gguf::Writer w;
     add_general_keys(w, s, target);
     synth::add_model_keys(w, s);
     add_tokenizer(w, s.vocab);
     ThreadPool pool(a.threads);
-    uint64_t bytes = 0;
+    uint64_t done = 0;
     for (const gguf::TensorPlan& p : plan) {
         const TensorSpec& spec = specs[static_cast<size_t>(p.in - infos.data())];
         SOBRE_CHECK(dtype_traits(p.type).from_float != nullptr);
-        w.add_tensor(spec.name, p.type, spec.shape, random_tensor(spec, p.type, a.seed, pool));
-        bytes += static_cast<uint64_t>(row_bytes(p.type, p.in->ne[0]) * p.in->n_rows());
+        w.add_tensor(spec.name, p.type, spec.shape,
+                     with_progress(random_tensor(spec, p.type, a.seed, pool), spec.name, done, total));
+        done += tensor_bytes(p);
     }
     w.write(a.out);
-    std::fprintf(stderr, "wrote %s (%s, %lld layers, %s, %.2f GiB of tensors)\n", a.out.c_str(),
-                 std::string(s.name).c_str(), static_cast<long long>(s.n_layer), std::string(target.name).c_str(),
-                 static_cast<double>(bytes) / (1u << 30));
+    if (isatty(fileno(stderr))) std::fprintf(stderr, "\r%-53s\r", "");
+    std::fprintf(stderr, "wrote %s\n", a.out.c_str());
 }
 
 }  // namespace

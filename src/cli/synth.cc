@@ -1,37 +1,32 @@
-// `sobre synth`: writes a random-weight GGUF of a real model's shape, with complete metadata and
-// a SentencePiece-style tokenizer of the right size. The project's own default model comes from
-// here, so everything works offline. Weights are streamed row by row: memory stays flat.
+// `sobre synth`: writes a random-weight GGUF of a real model's shape (synth_presets.cc), with
+// the metadata and tensors its architecture's loader binds (synth_layout.cc), a SentencePiece-style
+// tokenizer of the right size, and each tensor in the type llama-quantize's rules give it for the
+// requested file type. The project's own default model comes from here, so everything works
+// offline. Weights are generated and converted a chunk of rows at a time: memory stays flat
+// whatever the model's size, and the file appears (by rename) only when complete.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <memory>
-#include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "cli/common.h"
+#include "cli/synth_layout.h"
+#include "cli/synth_presets.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
+#include "gguf/quantize.h"
 #include "gguf/writer.h"
 
 namespace sobre::cli {
 namespace {
 
-struct Preset {
-    const char* name;
-    const char* arch;  // llama | qwen2 | qwen3
-    int64_t n_vocab, n_embd, n_ff;
-    int n_layer, n_head, n_head_kv, head_dim;
-    float rope_base, rms_eps;
-    int64_t n_ctx;
-};
-
-// Shapes from the models' published configs (tiny is ours: the bundled default model).
-constexpr Preset kPresets[] = {
-    {"tiny", "llama", 512, 128, 384, 2, 4, 2, 32, 10000.f, 1e-5f, 2048},
-    {"llama3-1b", "llama", 128256, 2048, 8192, 16, 32, 8, 64, 500000.f, 1e-5f, 131072},
-    {"qwen2.5-0.5b", "qwen2", 151936, 896, 4864, 24, 14, 2, 64, 1000000.f, 1e-6f, 32768},
-    {"qwen3-0.6b", "qwen3", 151936, 1024, 3072, 28, 16, 8, 128, 1000000.f, 1e-6f, 40960},
-    {"qwen3-4b", "qwen3", 151936, 2560, 9728, 36, 32, 8, 128, 1000000.f, 1e-6f, 40960},
-};
+using synth::Shape;
+using synth::TensorSpec;
 
 struct SynthArgs {
     std::string arch;
@@ -39,31 +34,33 @@ struct SynthArgs {
     std::string type = "q8_0";
     std::string out;
     int layers = 0;
+    std::vector<std::string> sets;
     uint64_t seed = 1;
+    int threads = default_threads();
 };
 
-const Preset& find_preset(const std::string& name) {
-    for (const Preset& p : kPresets) {
-        if (name == p.name) return p;
-    }
-    std::string names;
-    for (const Preset& p : kPresets) names += (names.empty() ? "" : ", ") + std::string(p.name);
-    fail(ErrorKind::kInvalidArgument, "--preset '{}' is unknown (known: {})", name, names);
+// Floats generated and converted per chunk: bounds the working memory (4 MiB of f32 plus the
+// chunk's output) whatever the tensor's size.
+constexpr int64_t kChunkElems = int64_t{1} << 20;
+
+// `--type F32` writes every tensor as f32 (llama.cpp's LLAMA_FTYPE_ALL_F32), which llama-quantize's
+// targets do not list.
+constexpr gguf::QuantTarget kAllF32{"F32", 0, DType::kF32};
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+           });
 }
 
-// llama.cpp's llama_ftype for a file whose matrices are all `t` (what tools show as the type).
-std::optional<uint32_t> llama_file_type(DType t) {
-    switch (t) {
-        case DType::kF32: return 0;
-        case DType::kF16: return 1;
-        case DType::kQ4_0: return 2;
-        case DType::kQ4_1: return 3;
-        case DType::kQ8_0: return 7;
-        case DType::kQ5_0: return 8;
-        case DType::kQ5_1: return 9;
-        case DType::kBF16: return 32;
-        default: return std::nullopt;
+const gguf::QuantTarget& find_target(std::string_view name) {
+    if (iequals(name, kAllF32.name)) return kAllF32;
+    for (const gguf::QuantTarget& t : gguf::quant_targets()) {
+        if (iequals(name, t.name)) return t;
     }
+    std::string names(kAllF32.name);
+    for (const gguf::QuantTarget& t : gguf::quant_targets()) names += ", " + std::string(t.name);
+    fail(ErrorKind::kInvalidArgument, "--type '{}' is unknown (valid: {})", name, names);
 }
 
 uint64_t name_hash(const std::string& s) {
@@ -72,19 +69,58 @@ uint64_t name_hash(const std::string& s) {
     return h;
 }
 
-// A tensor of rows drawn from N(mean, stddev), converted row by row to `type`.
-gguf::Writer::Producer random_rows(DType type, int64_t row_len, int64_t rows, float mean, float stddev,
-                                   uint64_t seed) {
-    return [=](gguf::ByteSink& out) {
-        std::mt19937_64 rng(seed);
-        std::normal_distribution<float> dist(mean, stddev);
-        std::vector<float> row(static_cast<size_t>(row_len));
-        std::vector<uint8_t> bytes(static_cast<size_t>(row_bytes(type, row_len)));
+// splitmix64: a fast, well-mixed stream. One stream per row, seeded from (seed, tensor, row),
+// makes the bytes independent of the thread count.
+class RowRng {
+   public:
+    explicit RowRng(uint64_t seed) : state_(seed) {}
+    uint64_t next() {
+        uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+
+   private:
+    uint64_t state_;
+};
+
+// Approximately N(mean, stddev): the sum of four 16-bit uniforms from one draw (Irwin-Hall,
+// variance 4/12), recentred and scaled. Values stay within 3.5 standard deviations, which suits
+// random weights, at a few nanoseconds each (Box-Muller's log and cos cost ten times more).
+void fill_normal(float* x, int64_t n, float mean, float stddev, uint64_t seed) {
+    RowRng rng(seed);
+    const float scale = stddev * std::sqrt(3.0f) / 65536.0f;  // 4 uniforms in [0, 65536): sd 65536/sqrt(3)
+    for (int64_t i = 0; i < n; ++i) {
+        const uint64_t r = rng.next();
+        const auto sum = static_cast<float>((r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48));
+        x[i] = mean + (sum - 2.0f * 65535.0f) * scale;
+    }
+}
+
+// The tensor's rows drawn from its distribution and converted to `type`, chunk by chunk, the
+// threads splitting each chunk's rows.
+gguf::Writer::Producer random_tensor(const TensorSpec& spec, DType type, uint64_t seed, ThreadPool& pool) {
+    return [spec, type, seed, &pool](gguf::ByteSink& out) {
+        const int64_t n = spec.shape[0];
+        int64_t rows = 1;
+        for (size_t d = 1; d < spec.shape.size(); ++d) rows *= spec.shape[d];
+        const int64_t out_row = row_bytes(type, n);
         const FromFloatFn convert = dtype_traits(type).from_float;
-        for (int64_t r = 0; r < rows; ++r) {
-            for (float& x : row) x = dist(rng);
-            convert(row.data(), bytes.data(), row_len);
-            out.write(bytes.data(), bytes.size());
+        const int64_t chunk = std::clamp<int64_t>(kChunkElems / n, 1, rows);
+        std::vector<float> f(static_cast<size_t>(chunk * n));
+        std::vector<uint8_t> q(static_cast<size_t>(chunk * out_row));
+        const uint64_t tensor_seed = seed ^ name_hash(spec.name);
+        for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+            const int64_t nr = std::min(chunk, rows - r0);
+            pool.parallel_for(nr, [&](int64_t begin, int64_t end) {
+                for (int64_t r = begin; r < end; ++r) {
+                    const uint64_t row_seed = RowRng(tensor_seed + static_cast<uint64_t>(r0 + r)).next();
+                    fill_normal(&f[r * n], n, spec.mean, spec.stddev, row_seed);
+                    convert(&f[r * n], &q[r * out_row], n);
+                }
+            });
+            out.write(q.data(), static_cast<size_t>(nr * out_row));
         }
     };
 }
@@ -132,76 +168,81 @@ void add_tokenizer(gguf::Writer& w, int64_t n_vocab) {
     w.set("tokenizer.ggml.add_eos_token", gguf::Value::of_bool(false));
 }
 
-void run_synth(const SynthArgs& a) {
-    const Preset& p = find_preset(a.preset);
-    if (!a.arch.empty() && a.arch != p.arch) {
-        fail(ErrorKind::kInvalidArgument, "--arch {} does not match preset {} (arch {})", a.arch, p.name, p.arch);
+// The preset with --layers and --set applied, checked.
+Shape resolve_shape(const SynthArgs& a) {
+    Shape s = synth::find_preset(a.preset);
+    if (!a.arch.empty() && a.arch != s.arch) {
+        fail(ErrorKind::kInvalidArgument, "--arch {} does not match preset {} (arch {})", a.arch, s.name, s.arch);
     }
-    const auto type = dtype_from_name(a.type);
-    if (!type || !dtype_traits(*type).from_float) {
-        fail(ErrorKind::kInvalidArgument, "--type '{}' cannot be written (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1)",
-             a.type);
-    }
-    const std::string arch = p.arch;
-    const int n_layer = a.layers > 0 ? a.layers : p.n_layer;
-    gguf::Writer w;
-    auto key = [&](const char* k) { return arch + "." + k; };
-    w.set("general.architecture", gguf::Value::of_string(arch));
-    w.set("general.name", gguf::Value::of_string(fmt::format("sobre synth {} ({})", p.name, a.type)));
-    w.set("general.alignment", gguf::Value::of_u32(32));
-    if (const auto ftype = llama_file_type(*type)) {
-        w.set("general.file_type", gguf::Value::of_u32(*ftype));
-        if (dtype_traits(*type).is_quantized) w.set("general.quantization_version", gguf::Value::of_u32(2));
-    }
-    w.set(key("context_length"), gguf::Value::of_u32(static_cast<uint32_t>(p.n_ctx)));
-    w.set(key("embedding_length"), gguf::Value::of_u32(static_cast<uint32_t>(p.n_embd)));
-    w.set(key("block_count"), gguf::Value::of_u32(static_cast<uint32_t>(n_layer)));
-    w.set(key("feed_forward_length"), gguf::Value::of_u32(static_cast<uint32_t>(p.n_ff)));
-    w.set(key("attention.head_count"), gguf::Value::of_u32(static_cast<uint32_t>(p.n_head)));
-    w.set(key("attention.head_count_kv"), gguf::Value::of_u32(static_cast<uint32_t>(p.n_head_kv)));
-    w.set(key("attention.key_length"), gguf::Value::of_u32(static_cast<uint32_t>(p.head_dim)));
-    w.set(key("attention.value_length"), gguf::Value::of_u32(static_cast<uint32_t>(p.head_dim)));
-    w.set(key("rope.dimension_count"), gguf::Value::of_u32(static_cast<uint32_t>(p.head_dim)));
-    w.set(key("rope.freq_base"), gguf::Value::of_f32(p.rope_base));
-    w.set(key("attention.layer_norm_rms_epsilon"), gguf::Value::of_f32(p.rms_eps));
-    add_tokenizer(w, p.n_vocab);
+    if (a.layers > 0) synth::cut_layers(s, a.layers);
+    for (const std::string& kv : a.sets) synth::apply_set(s, kv);
+    synth::check_shape(s);
+    return s;
+}
 
-    // Matrices take the requested type when their rows are a block multiple, else f16 (as
-    // llama-quantize falls back for odd shapes); vectors stay f32.
-    auto matrix = [&](const std::string& name, int64_t cols, int64_t rows) {
-        const DType t = cols % dtype_traits(*type).block_elems == 0 ? *type : DType::kF16;
-        w.add_tensor(name, t, {cols, rows}, random_rows(t, cols, rows, 0.0f, 0.02f, a.seed ^ name_hash(name)));
+// The tensors as llama-quantize would see them in an f32 file of this shape.
+std::vector<gguf::TensorInfo> f32_tensor_infos(const std::vector<TensorSpec>& specs) {
+    std::vector<gguf::TensorInfo> infos(specs.size());
+    for (size_t i = 0; i < specs.size(); ++i) {
+        infos[i].name = specs[i].name;
+        infos[i].n_dims = static_cast<int>(specs[i].shape.size());
+        std::copy(specs[i].shape.begin(), specs[i].shape.end(), infos[i].ne);
+    }
+    return infos;
+}
+
+void add_general_keys(gguf::Writer& w, const Shape& s, const gguf::QuantTarget& target) {
+    w.set("general.architecture", gguf::Value::of_string(std::string(s.arch)));
+    w.set("general.name", gguf::Value::of_string(fmt::format("sobre synth {} ({})", s.name, target.name)));
+    w.set("general.alignment", gguf::Value::of_u32(32));
+    w.set("general.file_type", gguf::Value::of_u32(target.ftype));
+    if (dtype_traits(target.base).is_quantized) w.set("general.quantization_version", gguf::Value::of_u32(2));
+}
+
+uint64_t tensor_bytes(const gguf::TensorPlan& p) {
+    return static_cast<uint64_t>(row_bytes(p.type, p.in->ne[0]) * p.in->n_rows());
+}
+
+// On a terminal, how far the write is as each tensor starts (a large model takes minutes).
+gguf::Writer::Producer with_progress(gguf::Writer::Producer produce, const std::string& name, uint64_t done,
+                                     uint64_t total) {
+    if (!isatty(fileno(stderr))) return produce;
+    const int percent = static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total));
+    return [produce = std::move(produce), name, percent](gguf::ByteSink& out) {
+        std::fprintf(stderr, "\r%3d%% %-48.48s", percent, name.c_str());
+        produce(out);
     };
-    auto vector = [&](const std::string& name, int64_t n, float mean, float stddev) {
-        w.add_tensor(name, DType::kF32, {n}, random_rows(DType::kF32, n, 1, mean, stddev, a.seed ^ name_hash(name)));
-    };
-    const int64_t e = p.n_embd, q_w = int64_t{p.n_head} * p.head_dim, kv_w = int64_t{p.n_head_kv} * p.head_dim;
-    matrix("token_embd.weight", e, p.n_vocab);
-    vector("output_norm.weight", e, 1.0f, 0.1f);
-    matrix("output.weight", e, p.n_vocab);
-    for (int il = 0; il < n_layer; ++il) {
-        const std::string b = fmt::format("blk.{}.", il);
-        vector(b + "attn_norm.weight", e, 1.0f, 0.1f);
-        matrix(b + "attn_q.weight", e, q_w);
-        matrix(b + "attn_k.weight", e, kv_w);
-        matrix(b + "attn_v.weight", e, kv_w);
-        if (arch == "qwen2") {
-            vector(b + "attn_q.bias", q_w, 0.0f, 0.02f);
-            vector(b + "attn_k.bias", kv_w, 0.0f, 0.02f);
-            vector(b + "attn_v.bias", kv_w, 0.0f, 0.02f);
-        }
-        if (arch == "qwen3") {
-            vector(b + "attn_q_norm.weight", p.head_dim, 1.0f, 0.1f);
-            vector(b + "attn_k_norm.weight", p.head_dim, 1.0f, 0.1f);
-        }
-        matrix(b + "attn_output.weight", q_w, e);
-        vector(b + "ffn_norm.weight", e, 1.0f, 0.1f);
-        matrix(b + "ffn_gate.weight", e, p.n_ff);
-        matrix(b + "ffn_up.weight", e, p.n_ff);
-        matrix(b + "ffn_down.weight", p.n_ff, e);
+}
+
+void run_synth(const SynthArgs& a) {
+    const Shape s = resolve_shape(a);
+    const gguf::QuantTarget& target = find_target(a.type);
+    const std::vector<TensorSpec> specs = synth::tensor_layout(s);
+    const std::vector<gguf::TensorInfo> infos = f32_tensor_infos(specs);
+    // Planned (and so checked) before the output file is created.
+    const std::vector<gguf::TensorPlan> plan = gguf::plan_tensors(synth::quant_facts(s), infos, target);
+    uint64_t total = 0;
+    for (const gguf::TensorPlan& p : plan) total += tensor_bytes(p);
+    std::fprintf(stderr, "writing %s: %s, %lld layers, %s, %zu tensors, %.2f GiB\n", a.out.c_str(),
+                 std::string(s.name).c_str(), static_cast<long long>(s.n_layer), std::string(target.name).c_str(),
+                 plan.size(), static_cast<double>(total) / (1u << 30));
+
+    gguf::Writer w;
+    add_general_keys(w, s, target);
+    synth::add_model_keys(w, s);
+    add_tokenizer(w, s.vocab);
+    ThreadPool pool(a.threads);
+    uint64_t done = 0;
+    for (const gguf::TensorPlan& p : plan) {
+        const TensorSpec& spec = specs[static_cast<size_t>(p.in - infos.data())];
+        SOBRE_CHECK(dtype_traits(p.type).from_float != nullptr);
+        w.add_tensor(spec.name, p.type, spec.shape,
+                     with_progress(random_tensor(spec, p.type, a.seed, pool), spec.name, done, total));
+        done += tensor_bytes(p);
     }
     w.write(a.out);
-    std::fprintf(stderr, "wrote %s (%s, %d layers, %s)\n", a.out.c_str(), p.name, n_layer, a.type.c_str());
+    if (isatty(fileno(stderr))) std::fprintf(stderr, "\r%-53s\r", "");
+    std::fprintf(stderr, "wrote %s\n", a.out.c_str());
 }
 
 }  // namespace
@@ -210,10 +251,15 @@ void add_synth(CLI::App& app) {
     auto args = std::make_shared<SynthArgs>();
     CLI::App* cmd = app.add_subcommand("synth", "Write a random-weight GGUF of a real model's shape");
     cmd->add_option("--arch", args->arch, "architecture (checked against the preset)");
-    cmd->add_option("--preset", args->preset, "shape: tiny, llama3-1b, qwen2.5-0.5b, qwen3-0.6b, qwen3-4b");
-    cmd->add_option("--type", args->type, "weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1");
-    cmd->add_option("--layers", args->layers, "number of layers (default: the preset's)")->check(CLI::Range(1, 1024));
+    cmd->add_option("--preset", args->preset, "shape: " + synth::preset_names());
+    cmd->add_option("--type", args->type,
+                    "file type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K_S/M/L, Q4_K_S/M, "
+                    "Q5_K_S/M, Q6_K (per-tensor types as llama-quantize picks them)");
+    cmd->add_option("--layers", args->layers, "keep the first N layers (default: the preset's)")
+        ->check(CLI::Range(1, 1024));
+    cmd->add_option("--set", args->sets, "override a hyper-parameter, key=value:" + synth::set_key_help());
     cmd->add_option("--seed", args->seed, "random seed of the weights");
+    cmd->add_option("-t,--threads", args->threads, "threads")->check(CLI::Range(1, 1024));
     cmd->add_option("-o,--output", args->out, "output GGUF file")->required();
     cmd->callback([args] { run_synth(*args); });
 }

@@ -41,6 +41,21 @@ struct TensorPlan {
 // name has no layer, or a row length no fallback type fits.
 std::vector<TensorPlan> plan_quantization(const File& in, const QuantTarget& target, bool has_imatrix = false);
 
+// The model facts the rules read; llama.cpp takes them from its loaded hyper-parameters.
+struct QuantModelFacts {
+    std::string arch;   // general.architecture
+    int n_layer = 0;    // <arch>.block_count
+    int n_expert = 0;   // <arch>.expert_count (0: dense)
+    int n_head = 0;     // <arch>.attention.head_count (of layer 0)
+    int n_head_kv = 0;  // <arch>.attention.head_count_kv (of layer 0); n_head when the key is absent
+};
+
+// plan_quantization for tensors described without a file (`sobre synth` plans the model it is
+// about to write): names, shapes (ne) and current types come from `tensors`, and the plan's
+// `in` pointers point into it. plan_quantization(in) is plan_tensors(facts of in, in.tensors()).
+std::vector<TensorPlan> plan_tensors(const QuantModelFacts& facts, const std::vector<TensorInfo>& tensors,
+                                     const QuantTarget& target, bool has_imatrix = false);
+
 struct QuantizeProgress {
     size_t index;  // 0-based position in the output
     size_t count;

@@ -59,7 +59,7 @@ bool contains(const std::string& s, std::string_view part) {
     return s.find(part) != std::string::npos;
 }
 
-// The model facts the rules read; llama.cpp takes them from its loaded hparams.
+// QuantModelFacts in the form the rules use.
 struct ModelFacts {
     std::string arch;
     int n_layer = 0;
@@ -91,16 +91,24 @@ bool sized_70b(const std::string& arch, int n_layer, int n_head, int n_head_kv) 
     return false;
 }
 
-ModelFacts read_facts(const File& f) {
+QuantModelFacts read_facts(const File& f) {
+    QuantModelFacts q;
+    q.arch = f.get_string("general.architecture").value_or("");
+    const std::string p = q.arch + ".";
+    q.n_layer = first_int(f, p + "block_count", 0);
+    q.n_expert = first_int(f, p + "expert_count", 0);
+    q.n_head = first_int(f, p + "attention.head_count", 0);
+    q.n_head_kv = first_int(f, p + "attention.head_count_kv", q.n_head);
+    return q;
+}
+
+ModelFacts rule_facts(const QuantModelFacts& q) {
     ModelFacts m;
-    m.arch = f.get_string("general.architecture").value_or("");
-    const std::string p = m.arch + ".";
-    m.n_layer = first_int(f, p + "block_count", 0);
-    m.n_expert = first_int(f, p + "expert_count", 0);
-    const int n_head = first_int(f, p + "attention.head_count", 0);
-    const int n_head_kv = first_int(f, p + "attention.head_count_kv", n_head);
-    m.n_gqa = n_head_kv == 0 ? 0 : n_head / n_head_kv;
-    m.is_70b = sized_70b(m.arch, m.n_layer, n_head, n_head_kv);
+    m.arch = q.arch;
+    m.n_layer = q.n_layer;
+    m.n_expert = q.n_expert;
+    m.n_gqa = q.n_head_kv == 0 ? 0 : q.n_head / q.n_head_kv;
+    m.is_70b = sized_70b(m.arch, m.n_layer, q.n_head, q.n_head_kv);
     return m;
 }
 
@@ -356,11 +364,12 @@ bool loader_order(const TensorInfo* a, const TensorInfo* b) {
     return a->name < b->name;
 }
 
-RuleState initial_state(const File& in, const QuantTarget& target) {
+RuleState initial_state(const QuantModelFacts& facts, const std::vector<TensorInfo>& tensors,
+                        const QuantTarget& target) {
     RuleState s;
-    s.m = read_facts(in);
+    s.m = rule_facts(facts);
     s.ftype = target.ftype;
-    for (const TensorInfo& t : in.tensors()) {
+    for (const TensorInfo& t : tensors) {
         const Category c = category_of(t.name);
         if (is_attn_v_like(c)) ++s.n_attn_v;
         if (c == Category::kOutput) s.tied_embeddings = false;
@@ -383,10 +392,15 @@ const QuantTarget& find_quant_target(std::string_view name) {
 }
 
 std::vector<TensorPlan> plan_quantization(const File& in, const QuantTarget& target, bool has_imatrix) {
+    return plan_tensors(read_facts(in), in.tensors(), target, has_imatrix);
+}
+
+std::vector<TensorPlan> plan_tensors(const QuantModelFacts& facts, const std::vector<TensorInfo>& tensors,
+                                     const QuantTarget& target, bool has_imatrix) {
     std::vector<const TensorInfo*> order;
-    for (const TensorInfo& t : in.tensors()) order.push_back(&t);
+    for (const TensorInfo& t : tensors) order.push_back(&t);
     std::sort(order.begin(), order.end(), loader_order);
-    RuleState s = initial_state(in, target);
+    RuleState s = initial_state(facts, tensors, target);
     s.has_imatrix = has_imatrix;
     const bool quantized = dtype_traits(target.base).is_quantized;
     std::vector<TensorPlan> plan;

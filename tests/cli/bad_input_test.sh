@@ -56,6 +56,13 @@ expect run-token-range 2 "token id 9999" -- "$sobre" run -m "$models/llama-F32.g
 expect run-over-long 1 "longer than the context of 2" -- "$sobre" run -m "$models/llama-F32.gguf" --tokens "1 2 3" -c 2 -n 2
 expect synth-bad-type 2 "--type 'q9_9'" -- "$sobre" synth --preset tiny --type q9_9 -o "$work/out.f32"
 expect synth-bad-preset 2 "--preset 'nope'" -- "$sobre" synth --preset nope -o "$work/out.f32"
+expect synth-unknown-set-key 2 "--set: unknown key 'n_foo'" -- "$sobre" synth --preset tiny --set n_foo=1 -o "$work/out.f32"
+expect synth-set-not-key-value 2 "--set 'vocab' is not key=value" -- "$sobre" synth --preset tiny --set vocab -o "$work/out.f32"
+expect synth-set-bad-value 2 "--set vocab=12: must be an integer in [262," -- "$sobre" synth --preset tiny --set vocab=12 -o "$work/out.f32"
+expect synth-set-wrong-arch 2 "--set n_expert: applies to mixture-of-experts models only" -- "$sobre" synth --preset tiny --set n_expert=4 -o "$work/out.f32"
+expect synth-inconsistent-shape 2 "n_group = 3 must divide n_expert = 256" -- "$sobre" synth --preset deepseek-v3 --set n_group=3 -o "$work/out.f32"
+expect synth-dense-lead 2 "n_dense_lead = 2 leaves no MoE layer among 2 layers" -- "$sobre" synth --preset deepseek-v3 --layers 2 --set n_dense_lead=2 -o "$work/out.f32"
+expect synth-unfit-rows 1 "rows of 100 elements" -- "$sobre" synth --preset tiny --set n_embd=100 --type Q8_0 -o "$work/out.f32"
 expect inspect-missing 1 "/no/such.gguf" -- "$sobre" inspect /no/such.gguf
 # An output path in a missing directory: the error names it and no temporary file stays behind.
 expect unwritable-output 1 "/no/such/dir/out.f32" -- "$sobre" logits -m "$models/llama-F32.gguf" --tokens-file "$work/ok.tokens" -o /no/such/dir/out.f32

@@ -174,79 +174,38 @@ void clamp_swiglu_inputs(float* gate, float* up, int64_t n, float limit) {
     }
 }
 
-namespace {
-
-// Per-task scratch of one expert's FFN.
-struct ExpertScratch {
-    std::vector<float> xs, gate, up, down;
-};
-
-// Experts with at most this many rows each (decode) run side by side, one thread per expert.
-constexpr int64_t kSideBySideRows = 2;
-
-// One expert's SwiGLU FFN over the rows routed to it; each row's weighted output goes to its slot.
-void run_expert(const MoeOptions& opt, const MoeWeights& w, const Routing& r, const float* x, int e,
-                const std::vector<int64_t>& slots, float* slot_out, ExpertScratch& s, ThreadPool& pool) {
-    const int64_t n_embd = w.gate_exps.ne[0], n_ff = w.gate_exps.ne[1];
-    const int k = opt.n_expert_used;
-    const auto m = static_cast<int64_t>(slots.size());
-    s.xs.resize(static_cast<size_t>(m * n_embd));
-    for (int64_t i = 0; i < m; ++i) std::copy_n(x + slots[i] / k * n_embd, n_embd, &s.xs[i * n_embd]);
-    s.gate.resize(static_cast<size_t>(m * n_ff));
-    s.up.resize(s.gate.size());
-    s.down.resize(s.xs.size());
-    kernels::matmul(w.gate_exps.slice(e), s.xs.data(), m, s.gate.data(), pool);
-    kernels::matmul(w.up_exps.slice(e), s.xs.data(), m, s.up.data(), pool);
-    clamp_swiglu_inputs(s.gate.data(), s.up.data(), m * n_ff, opt.swiglu_limit);
-    kernels::swiglu(s.gate.data(), s.up.data(), s.gate.data(), m * n_ff);
-    kernels::matmul(w.down_exps.slice(e), s.gate.data(), m, s.down.data(), pool);
-    for (int64_t i = 0; i < m; ++i) {
-        const float wt = r.weights[slots[i]];
-        float* dst = slot_out + slots[i] * n_embd;
-        for (int64_t c = 0; c < n_embd; ++c) dst[c] = s.down[i * n_embd + c] * wt;
-    }
-}
-
-}  // namespace
-
 void moe_experts(const MoeOptions& opt, const MoeWeights& w, const Routing& r, const float* x, int64_t n_tokens,
                  float* out, ThreadPool& pool, MoeStats* stats) {
-    const int64_t n_embd = w.gate_exps.ne[0];
+    const int64_t n_embd = w.gate_exps.ne[0], n_ff = w.gate_exps.ne[1];
     const int k = opt.n_expert_used;
 
     // Group the (token, slot) pairs by expert so each expert's matrices are streamed once.
     std::vector<std::vector<int64_t>> by_expert(static_cast<size_t>(opt.n_expert));
     for (int64_t i = 0; i < n_tokens * k; ++i) by_expert[r.experts[i]].push_back(i);
-    std::vector<int> active;
-    size_t most_rows = 0;
-    for (int e = 0; e < opt.n_expert; ++e) {
-        if (by_expert[e].empty()) continue;
-        active.push_back(e);
-        most_rows = std::max(most_rows, by_expert[e].size());
-    }
 
     std::vector<float> slot_out(static_cast<size_t>(n_tokens * k * n_embd));
-    // Decode: a matmul of one row splits poorly and every split is a rendezvous (3 per expert);
-    // giving each thread whole experts makes it one per layer. Every row is computed by the same
-    // kernel either way, so the output does not change. Not while an observer collects
-    // activations (sobre imatrix): it sees only the calling thread's matmuls.
-    const bool side_by_side = pool.size() > 1 && static_cast<int64_t>(most_rows) <= kSideBySideRows &&
-                              static_cast<int>(active.size()) >= pool.size() && !kernels::matmul_observed();
-    if (side_by_side) {
-        pool.parallel_for(static_cast<int64_t>(active.size()), [&](int64_t begin, int64_t end) {
-            ThreadPool inline_pool(1);
-            ExpertScratch scratch;
-            for (int64_t i = begin; i < end; ++i) {
-                run_expert(opt, w, r, x, active[i], by_expert[active[i]], slot_out.data(), scratch, inline_pool);
-            }
-        });
-    } else {
-        ExpertScratch scratch;
-        for (int e : active) run_expert(opt, w, r, x, e, by_expert[e], slot_out.data(), scratch, pool);
-    }
-    if (stats) {
-        for (int e : active) {
-            const TensorView g = w.gate_exps.slice(e), u = w.up_exps.slice(e), d = w.down_exps.slice(e);
+    std::vector<float> xs, gate, up, down;
+    for (int e = 0; e < opt.n_expert; ++e) {
+        const std::vector<int64_t>& slots = by_expert[e];
+        if (slots.empty()) continue;
+        const auto m = static_cast<int64_t>(slots.size());
+        xs.resize(static_cast<size_t>(m * n_embd));
+        for (int64_t i = 0; i < m; ++i) std::copy_n(x + slots[i] / k * n_embd, n_embd, &xs[i * n_embd]);
+        gate.resize(static_cast<size_t>(m * n_ff));
+        up.resize(gate.size());
+        down.resize(xs.size());
+        const TensorView g = w.gate_exps.slice(e), u = w.up_exps.slice(e), d = w.down_exps.slice(e);
+        kernels::matmul(g, xs.data(), m, gate.data(), pool);
+        kernels::matmul(u, xs.data(), m, up.data(), pool);
+        clamp_swiglu_inputs(gate.data(), up.data(), m * n_ff, opt.swiglu_limit);
+        kernels::swiglu(gate.data(), up.data(), gate.data(), m * n_ff);
+        kernels::matmul(d, gate.data(), m, down.data(), pool);
+        for (int64_t i = 0; i < m; ++i) {
+            const float wt = r.weights[slots[i]];
+            float* dst = &slot_out[slots[i] * n_embd];
+            for (int64_t c = 0; c < n_embd; ++c) dst[c] = down[i * n_embd + c] * wt;
+        }
+        if (stats) {
             stats->expert_matmuls += 3;
             stats->expert_bytes += (g.row_size() * g.ne[1]) + (u.row_size() * u.ne[1]) + (d.row_size() * d.ne[1]);
         }

@@ -149,8 +149,6 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
     }
 }
 
-bool matmul_observed() { return t_observer != nullptr; }
-
 ScopedMatmulObserver::ScopedMatmulObserver(MatmulObserver* observer) : previous_(t_observer) {
     t_observer = observer;
 }

@@ -32,9 +32,6 @@ class MatmulObserver {
     virtual void observe(const TensorView& w, const float* x, int64_t n_tokens) = 0;
 };
 
-// True while an observer is installed on the calling thread.
-bool matmul_observed();
-
 // Installs an observer for the calling thread's matmuls while it lives and restores the one
 // before it at the end. With none installed a matmul pays one thread-local load.
 class ScopedMatmulObserver {

@@ -19,7 +19,7 @@ namespace sobre::kernels::avx2 {
 namespace {
 
 constexpr int kPanelRows = 8;
-constexpr int kGemvPrefetch = 2048;  // bytes ahead of the current block (as avx512/gemm.cc)
+constexpr int kGemvPrefetch = 8192;  // bytes ahead of the current block (as avx512/gemm.cc)
 
 enum class MinKind { kNone, kLegacy, kK };
 

@@ -25,6 +25,17 @@ inline __m256i scaled_dot(__m256i codes, const int8_t* act, __m256i scales16) {
 
 inline __m256i bsums16(const BlockQ8_K& y) { return load256(y.bsums); }
 
+// Decode reads each weight row once, straight from DRAM: asking for the bytes well ahead keeps
+// more misses in flight than the hardware prefetcher alone (as the legacy GEMV does). Measured on
+// whole decode steps (sobre bench -n 64 -t 2, Qwen3-0.6B Q4_K_M): none 34 t/s, 512 bytes 38.6,
+// 1024 44, 2048 50, 4096 52.5, 6144 52.8.
+constexpr int kPrefetchBytes = 4096;
+// Every cache line of the block kPrefetchBytes ahead (block_bytes: 84..210).
+inline void prefetch_ahead(const void* block, int block_bytes) {
+    const char* p = static_cast<const char*>(block) + kPrefetchBytes;
+    for (int off = 0; off < block_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
 float dot_q6_K(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const BlockQ6_K*>(w);
     const auto* y = static_cast<const BlockQ8_K*>(a);
@@ -32,6 +43,7 @@ float dot_q6_K(int64_t n, const void* w, const void* a) {
     const __m256i m3 = _mm256_set1_epi8(3);
     float acc = 0.0f;
     for (int64_t b = 0; b < n / kQKK; ++b) {
+        prefetch_ahead(&x[b], sizeof(BlockQ6_K));
         const __m128i sc8 = load128(x[b].scales);
         // Codes are stored as q + 32: subtract 32 * sum(scale * bsum) once.
         const __m256i offset = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), bsums16(y[b]));
@@ -87,6 +99,7 @@ float dot_q3_K(int64_t n, const void* w, const void* a) {
     const __m256i m1 = _mm256_set1_epi8(1);
     float acc = 0.0f;
     for (int64_t b = 0; b < n / kQKK; ++b) {
+        prefetch_ahead(&x[b], sizeof(BlockQ3_K));
         const __m128i sc8 = _mm_sub_epi8(q3_k_scales(x[b].scales), _mm_set1_epi8(32));
         const __m256i offset = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), bsums16(y[b]));
         __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 2));
@@ -115,6 +128,7 @@ float dot_q2_K(int64_t n, const void* w, const void* a) {
     const __m128i m4 = _mm_set1_epi8(0x0f);
     float sum = 0.0f;
     for (int64_t b = 0; b < n / kQKK; ++b) {
+        prefetch_ahead(&x[b], sizeof(BlockQ2_K));
         const __m128i packed = load128(x[b].scales);
         const __m128i sc8 = _mm_and_si128(packed, m4);
         const __m128i mn8 = _mm_and_si128(_mm_srli_epi16(packed, 4), m4);
@@ -163,6 +177,7 @@ float dot_q45_K(int64_t n, const uint8_t* base, int64_t block_bytes, int qs_offs
     float acc = 0.0f;
     for (int64_t b = 0; b < n / kQKK; ++b) {
         const uint8_t* blk = base + b * block_bytes;
+        prefetch_ahead(blk, static_cast<int>(block_bytes));
         const __m128i sm = k4_scales_mins(blk + 4);
         // Each min covers two bsums.
         const __m128i bs = _mm_hadd_epi16(load128(y[b].bsums), load128(y[b].bsums + 8));

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "cli/common.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "gguf/quantize.h"
 #include "kernels/cpu/isa.h"
@@ -74,15 +74,6 @@ int64_t peak_rss_bytes() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
     return static_cast<int64_t>(u.ru_maxrss) * 1024;  // Linux reports KiB
-}
-
-std::string iso_time_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 std::string cpu_name() {
@@ -335,8 +326,8 @@ void run_bench(const BenchArgs& a) {
     if (a.n_prompt > 0) r.prompt(a.n_prompt);
     if (a.n_gen > 0) r.generate(1);
     std::vector<TestResult> tests;
-    if (a.n_prompt > 0) tests.push_back({a.n_prompt, 0, {}, iso_time_now()});
-    if (a.n_gen > 0) tests.push_back({0, a.n_gen, {}, iso_time_now()});
+    if (a.n_prompt > 0) tests.push_back({a.n_prompt, 0, {}, utc_timestamp()});
+    if (a.n_gen > 0) tests.push_back({0, a.n_gen, {}, utc_timestamp()});
     for (TestResult& t : tests) {
         for (int i = 0; i < a.reps; ++i)
             t.samples_ns.push_back(t.n_prompt ? r.prompt(t.n_prompt) : r.generate(t.n_gen));

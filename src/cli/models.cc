@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "core/clock.h"
 #include "cli/common.h"
 #include "core/error.h"
 #include "hub/hub.h"
@@ -77,7 +78,7 @@ void add_model(Store& store, const std::string& path, std::string name, bool cop
     registry::check_model_name(name);
     e.name = name;
     e.source.path = e.file;
-    e.added = registry::utc_now();
+    e.added = utc_timestamp();
     // The same name may be given again to the same file (after it changed, say).
     const auto may_replace = [&](const Entry& old) { return old.source.path == e.source.path; };
     store.check_name_free(e.name, may_replace);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "gguf/reader.h"
 #include "hub/http.h"
@@ -163,7 +164,7 @@ PullResult pull(registry::Store& store, std::string_view spec, const PullOptions
         result.downloaded = true;
         entry.quantization = download_verified(file_url(o.hub, ref.repo, file.path), entry.file, file, o, result.resumed_from);
     }
-    entry.added = registry::utc_now();
+    entry.added = utc_timestamp();
     store.put(entry, may_replace);
     result.entry = entry;
     return result;

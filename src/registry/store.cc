@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -158,15 +157,6 @@ void check_model_name(std::string_view name) {
         fail(ErrorKind::kInvalidArgument,
              "model name '{}' is not valid (1-128 of A-Z a-z 0-9 . _ : + @ -, starting with a letter or digit)", name);
     }
-}
-
-std::string utc_now() {
-    char buf[32];
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 Store::Store(std::string dir) {

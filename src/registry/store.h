@@ -45,9 +45,6 @@ std::string default_store_dir();
 // with a letter or digit (it must read unambiguously on a command line and in a table).
 void check_model_name(std::string_view name);
 
-// The current time, UTC, as 2025-01-31T12:00:00Z.
-std::string utc_now();
-
 class Store {
    public:
     // Creates nothing: a store without an index has no models. A relative `dir` is made absolute.

@@ -8,11 +8,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <optional>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "model/model.h"
 #include "registry/allowlist.h"
@@ -36,15 +36,6 @@ int status_of(const Error& e) {
         case ErrorKind::kIo: return 500;
     }
     return 500;
-}
-
-std::string iso_time() {
-    char buf[32];
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 void send_json(httplib::Response& res, int status, const json& body) {
@@ -110,7 +101,7 @@ void Server::Impl::record(const std::string& key_id, const std::string& endpoint
     metrics.completion_tokens += r.completion_tokens;
     metrics.generation_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(r.latency).count();
     if (!audit) return;
-    json line = {{"time", iso_time()},
+    json line = {{"time", utc_timestamp()},
                  {"key_id", key_id},
                  {"model_sha256", model_sha256},
                  {"endpoint", endpoint},

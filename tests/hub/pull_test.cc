@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "hub/fake_hub.h"
 #include "registry/sha256.h"
@@ -203,7 +204,7 @@ TEST_F(PullTest, ATakenNameIsRefusedBeforeDownloading) {
     registry::Entry local = registry::describe_file(testing::fixture_model_path("llama-Q4_0"));
     local.name = "llama-Q8_0";
     local.source.path = local.file;
-    local.added = registry::utc_now();
+    local.added = utc_timestamp();
     store_->put(local, [](const registry::Entry&) { return false; });
     const Error e = pull_error(std::string(kRepo) + ":Q8_0");
     EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);

@@ -90,6 +90,10 @@ constexpr Case kCases[] = {
     {DType::kQ5_K, 256, 17, 3},
     {DType::kQ3_K, 256, 4, 1},
     {DType::kQ8_0, 3072, 33, 2},
+    // The k-quant GEMV's 8-row steps: a remainder of 5 and of 1, and exactly one step.
+    {DType::kQ6_K, 768, 13, 1},
+    {DType::kQ5_K, 512, 9, 1},
+    {DType::kQ4_K, 256, 8, 1},
 };
 
 std::vector<MatmulCase> matmul_cases() {

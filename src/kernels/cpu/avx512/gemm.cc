@@ -21,48 +21,17 @@
 #include <utility>
 
 #include "core/quant_blocks.h"
+#include "kernels/cpu/avx512/gemm_layout.h"
 #include "kernels/cpu/avx512/simd.h"
 
 namespace sobre::kernels::avx512 {
 namespace {
-
-constexpr int kPanelRows = 16;
 
 // How far ahead of the current block the GEMV prefetches weight rows: one core's DRAM bandwidth
 // is bound by the misses in flight, and the hardware prefetcher alone leaves it short. Measured
 // on whole decode steps (sobre bench -n 64 -t 2, Qwen3-0.6B Q8_0): 2048 bytes 30 t/s, 4096 34,
 // 8192 40, 16384 40.5 — the plateau starts at 8 KiB.
 constexpr int kGemvPrefetch = 8192;
-
-enum class MinKind { kNone, kLegacy, kK };
-
-constexpr int64_t pad64(int64_t b) { return (b + 63) / 64 * 64; }
-
-// Panel, per super-block of sb = group * groups elements:
-//   codes   sb / 4 vectors of 64 bytes: dword i of vector q = codes 4q..4q+3 of row i
-//   legacy: f32 scale d [16], f32 min m [16] (q4_1/q5_1)
-//   k:      int32 scales [groups][16], int32 mins [groups][16] (with a min),
-//           f32 d [16], f32 -dmin [16] (with a min)
-// Packed activation row: qs (n int8) | f32 d per super-block | aux per group: int32 -c * sum(a)
-// (legacy, c != 0), f32 s (q4_1/q5_1), int32 sum(a) (k-quants). Parts start 64-byte aligned.
-template <int kGroupElems, int kGroupCount, int kCodeOffset, MinKind kMinKind>
-struct Layout {
-    static constexpr int kGroup = kGroupElems;
-    static constexpr int kGroups = kGroupCount;
-    static constexpr int kOffset_ = kCodeOffset;
-    static constexpr MinKind kMin_ = kMinKind;
-    static constexpr int kSB = kGroup * kGroups;
-    static constexpr bool kHasMin = kMinKind != MinKind::kNone;
-    static constexpr bool kK = kGroupCount > 1;
-    static constexpr int kMinVecs = kHasMin ? 2 : 1;
-    static constexpr int64_t kPanelSB =
-        int64_t{kSB} * kPanelRows + int64_t{kGroups} * 64 * kMinVecs + (kK ? 64 * kMinVecs : 0);
-
-    static int64_t panel_bytes(int64_t n) { return n / kSB * kPanelSB; }
-    static int64_t d_offset(int64_t n) { return pad64(n); }
-    static int64_t aux_offset(int64_t n) { return d_offset(n) + pad64(n / kSB * 4); }
-    static int64_t act_bytes(int64_t n) { return aux_offset(n) + pad64(n / kGroup * 4); }
-};
 
 // ---------------------------------------------------------------------------------------------
 // Row unpackers: one super-block of one weight row -> codes and its scales (legacy: f32 d and m;
@@ -366,8 +335,8 @@ void tile(const void* panel, const uint8_t* acts, int64_t stride, int64_t n, flo
 
 // ---------------------------------------------------------------------------------------------
 // Decode GEMV of the legacy types: the tile's float steps lane for lane, with 8 weight rows per
-// vector; each block's integer sum is reduced across lanes first (exact). The k-quants decode
-// through vec_dot, whose float steps (fma_step) are the tile's. 8 rows rather than 4 halve the
+// vector; each block's integer sum is reduced across lanes first (exact). Q4_K/Q5_K/Q6_K decode
+// through gemv_k.cc, the other k-quants through vec_dot (fma_step: the tile's float steps). 8 rows rather than 4 halve the
 // per-row cost of the lane reduction and of the scale gather, which bound this loop more than
 // the dot products do.
 

@@ -19,6 +19,7 @@ void fill_quantize(CpuKernels& k);
 void fill_legacy(CpuKernels& k);
 void fill_float(CpuKernels& k);
 void fill_gemm(CpuKernels& k);
+void fill_gemv_k(CpuKernels& k);  // after fill_gemm: sets the k-quants' gemv entries
 void fill_attention(CpuKernels& k);
 
 // In place: x = softmax(x * scale) over n values (float.cc; the CpuOps softmax of this level).

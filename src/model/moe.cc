@@ -183,8 +183,11 @@ void moe_experts(const MoeOptions& opt, const MoeWeights& w, const Routing& r, c
     std::vector<std::vector<int64_t>> by_expert(static_cast<size_t>(opt.n_expert));
     for (int64_t i = 0; i < n_tokens * k; ++i) by_expert[r.experts[i]].push_back(i);
 
-    std::vector<float> slot_out(static_cast<size_t>(n_tokens * k * n_embd));
-    std::vector<float> xs, gate, up, down;
+    // Reused across calls (a prefill batch's slots are tens of MB: allocating them per layer
+    // cost a zeroing pass and a page fault per 4 KiB). Every slot is written before it is read.
+    thread_local std::vector<float> slot_out, xs, gate, up, down;
+    if (slot_out.size() < static_cast<size_t>(n_tokens * k * n_embd))
+        slot_out.resize(static_cast<size_t>(n_tokens * k * n_embd));
     for (int e = 0; e < opt.n_expert; ++e) {
         const std::vector<int64_t>& slots = by_expert[e];
         if (slots.empty()) continue;

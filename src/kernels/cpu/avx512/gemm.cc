@@ -129,7 +129,40 @@ struct Q5_1 {
 
 // ---------------------------------------------------------------------------------------------
 // Packing: unpack 16 rows of a super-block side by side, transpose the codes to dword columns
-// with one gather per output vector, and the scales to group-major order.
+// 16x16 dwords at a time, and the scales to group-major order.
+
+// In place: v[c] = column c of the 16x16 dword matrix whose row r was v[r]. Four rounds of 16
+// in-register shuffles (dwords, qwords, then 128-bit lanes twice); 64 shuffles where 16 gathers
+// of 16 dwords each issue 256 loads.
+inline void transpose16x16_epi32(__m512i* v) {
+    __m512i u[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 8; ++i) {
+        u[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+        u[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+    }
+    // Lane L of v[4i + j]: column 4L + j of rows 4i..4i+3.
+#pragma GCC unroll 16
+    for (int i = 0; i < 4; ++i) {
+        v[4 * i] = _mm512_unpacklo_epi64(u[4 * i], u[4 * i + 2]);
+        v[4 * i + 1] = _mm512_unpackhi_epi64(u[4 * i], u[4 * i + 2]);
+        v[4 * i + 2] = _mm512_unpacklo_epi64(u[4 * i + 1], u[4 * i + 3]);
+        v[4 * i + 3] = _mm512_unpackhi_epi64(u[4 * i + 1], u[4 * i + 3]);
+    }
+#pragma GCC unroll 16
+    for (int j = 0; j < 4; ++j) {
+        const __m512i ab_lo = _mm512_shuffle_i32x4(v[j], v[4 + j], 0x44);
+        const __m512i ab_hi = _mm512_shuffle_i32x4(v[j], v[4 + j], 0xee);
+        const __m512i cd_lo = _mm512_shuffle_i32x4(v[8 + j], v[12 + j], 0x44);
+        const __m512i cd_hi = _mm512_shuffle_i32x4(v[8 + j], v[12 + j], 0xee);
+        u[j] = _mm512_shuffle_i32x4(ab_lo, cd_lo, 0x88);
+        u[4 + j] = _mm512_shuffle_i32x4(ab_lo, cd_lo, 0xdd);
+        u[8 + j] = _mm512_shuffle_i32x4(ab_hi, cd_hi, 0x88);
+        u[12 + j] = _mm512_shuffle_i32x4(ab_hi, cd_hi, 0xdd);
+    }
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; ++c) v[c] = u[c];
+}
 
 template <class T>
 void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* panel) {
@@ -145,9 +178,6 @@ void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* pa
     std::memset(mn, 0, sizeof mn);
     std::memset(d, 0, sizeof d);
     std::memset(ndmin, 0, sizeof ndmin);
-    const __m512i rows =
-        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                           _mm512_set1_epi32(L::kSB / 4));
     auto* out = static_cast<uint8_t*>(panel);
     for (int64_t sb = 0; sb < n / L::kSB; ++sb) {
         for (int r = 0; r < n_rows; ++r) {
@@ -158,9 +188,22 @@ void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* pa
                 T::unpack(blk, codes[r], sc[r], mn[r]);
             }
         }
-        for (int q = 0; q < L::kSB / 4; ++q) {
-            const __m512i idx = _mm512_add_epi32(rows, _mm512_set1_epi32(q));
-            _mm512_store_si512(out + 64 * q, _mm512_i32gather_epi32(idx, codes, 4));
+        // Dword column q of the 16 rows -> vector q; legacy blocks (32 codes) hold half a square.
+        constexpr int kCols = L::kSB / 4;
+        for (int c0 = 0; c0 < kCols; c0 += 16) {
+            __m512i v[16];
+#pragma GCC unroll 16
+            for (int r = 0; r < kPanelRows; ++r) {
+                if constexpr (kCols >= 16) {
+                    v[r] = _mm512_load_si512(codes[r] + 4 * c0);
+                } else {
+                    v[r] = _mm512_zextsi256_si512(load256(codes[r]));
+                }
+            }
+            transpose16x16_epi32(v);
+            constexpr int kOut = kCols < 16 ? kCols : 16;
+#pragma GCC unroll 16
+            for (int c = 0; c < kOut; ++c) _mm512_store_si512(out + 64 * (c0 + c), v[c]);
         }
         auto* osc = reinterpret_cast<Scale*>(out + int64_t{L::kSB} * kPanelRows);
         for (int g = 0; g < L::kGroups; ++g) {

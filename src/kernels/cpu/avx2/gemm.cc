@@ -26,10 +26,10 @@ enum class MinKind { kNone, kLegacy, kK };
 constexpr int64_t pad64(int64_t b) { return (b + 63) / 64 * 64; }
 
 // Panel, per super-block: codes (sb / 4 vectors of 32 bytes: dword i = codes 4q..4q+3 of row i);
-// legacy: f32 d [8], f32 m [8] (q4_1/q5_1); k: int32 scales [groups][8], int32 mins [groups][8]
-// (with a min), f32 d [8], f32 -dmin [8] (with a min). Packed activation row: qs (n int8) | f32 d
-// per super-block | aux per group: int32 -c * sum(a) (legacy, c != 0), f32 s (q4_1/q5_1), int32
-// sum(a) (k-quants).
+// legacy: f32 d [8], f32 m [8] (q4_1/q5_1); k: int32 scales [groups][8], mins (with a min) as int16
+// pairs of groups (2p, 2p + 1) [groups / 2][8] in room for [groups][8] int32, f32 d [8], f32 -dmin [8] (with a min). Packed activation row: qs (n int8) | f32 d
+// per super-block | aux per group: int32 -c * sum(a) (legacy, c != 0), f32 s (q4_1/q5_1), sum(a)
+// (k-quants: int16 with mins, else int32).
 template <int kGroupElems, int kGroupCount, int kCodeOffset, MinKind kMinKind,
           bool kSignedCodes = false>
 struct Layout {
@@ -42,6 +42,9 @@ struct Layout {
     static constexpr bool kHasMin = kMinKind != MinKind::kNone;
     static constexpr bool kK = kGroupCount > 1;
     static constexpr int kMinVecs = kHasMin ? 2 : 1;
+    // Per-group activation sums: int16 where they meet int16 mins (|sum| <= 32 * 128), int32
+    // where they scale a code offset.
+    using GroupSum = std::conditional_t<kMinKind == MinKind::kK, int16_t, int32_t>;
     static constexpr int64_t kPanelSB =
         int64_t{kSB} * kPanelRows + int64_t{kGroups} * 32 * kMinVecs + (kK ? 32 * kMinVecs : 0);
 
@@ -160,45 +163,32 @@ void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* pa
     using L = typename T::L;
     using Scale = std::conditional_t<L::kK, int32_t, float>;
     alignas(64) uint8_t codes[kPanelRows][L::kSB];
-    Scale sc[kPanelRows][L::kGroups];
-    Scale mn[kPanelRows][L::kGroups];
-    float d[kPanelRows];
-    float ndmin[kPanelRows];
     std::memset(codes, 0, sizeof codes);
-    std::memset(sc, 0, sizeof sc);
-    std::memset(mn, 0, sizeof mn);
-    std::memset(d, 0, sizeof d);
-    std::memset(ndmin, 0, sizeof ndmin);
     const __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                             _mm256_set1_epi32(L::kSB / 4));
     auto* out = static_cast<uint8_t*>(panel);
     for (int64_t sb = 0; sb < n / L::kSB; ++sb) {
+        // The unpackers write scales, mins and d straight into their group-major panel slots;
+        // the slots of rows past n_rows stay zero.
+        auto* osc = reinterpret_cast<Scale*>(out + int64_t{L::kSB} * kPanelRows);
+        Scale* omn = osc + L::kGroups * kPanelRows;
+        auto* od = reinterpret_cast<float*>(osc + L::kGroups * kPanelRows * L::kMinVecs);
+        if (n_rows < kPanelRows) {
+            std::memset(osc, 0, static_cast<size_t>(L::kPanelSB - int64_t{L::kSB} * kPanelRows));
+        }
         for (int r = 0; r < n_rows; ++r) {
             const uint8_t* blk = w + r * w_row_bytes + sb * T::kBlockBytes;
             if constexpr (L::kK) {
-                T::unpack(blk, codes[r], sc[r], mn[r], &d[r], &ndmin[r]);
+                T::unpack(blk, codes[r], osc + r, reinterpret_cast<int16_t*>(omn) + 2 * r, od + r,
+                          L::kHasMin ? od + kPanelRows + r : nullptr);
             } else {
-                T::unpack(blk, codes[r], sc[r], mn[r]);
+                T::unpack(blk, codes[r], osc + r, omn + r);
             }
         }
         for (int q = 0; q < L::kSB / 4; ++q) {
             const __m256i idx = _mm256_add_epi32(rows, _mm256_set1_epi32(q));
             store32(out + 32 * q,
                     _mm256_i32gather_epi32(reinterpret_cast<const int*>(codes), idx, 4));
-        }
-        auto* osc = reinterpret_cast<Scale*>(out + int64_t{L::kSB} * kPanelRows);
-        for (int g = 0; g < L::kGroups; ++g) {
-            for (int r = 0; r < kPanelRows; ++r) {
-                osc[g * kPanelRows + r] = sc[r][g];
-                if constexpr (L::kHasMin) osc[(L::kGroups + g) * kPanelRows + r] = mn[r][g];
-            }
-        }
-        if constexpr (L::kK) {
-            auto* od = reinterpret_cast<float*>(osc + L::kGroups * kPanelRows * L::kMinVecs);
-            for (int r = 0; r < kPanelRows; ++r) {
-                od[r] = d[r];
-                if constexpr (L::kHasMin) od[kPanelRows + r] = ndmin[r];
-            }
         }
         out += L::kPanelSB;
     }
@@ -233,7 +223,7 @@ void prep_k(const void* a, int64_t n, void* packed) {
     const auto* y = static_cast<const BlockQ8_K*>(a);
     auto* base = static_cast<uint8_t*>(packed);
     auto* d = reinterpret_cast<float*>(base + L::d_offset(n));
-    auto* gsum = reinterpret_cast<int32_t*>(base + L::aux_offset(n));
+    auto* gsum = reinterpret_cast<typename L::GroupSum*>(base + L::aux_offset(n));
     constexpr int kPer = L::kGroup / 16;
     for (int64_t b = 0; b < n / kQKK; ++b) {
         std::memcpy(base + b * kQKK, y[b].qs, kQKK);
@@ -241,7 +231,7 @@ void prep_k(const void* a, int64_t n, void* packed) {
         for (int g = 0; g < L::kGroups; ++g) {
             int sum = 0;
             for (int i = 0; i < kPer; ++i) sum += y[b].bsums[g * kPer + i];
-            gsum[b * L::kGroups + g] = sum;
+            gsum[b * L::kGroups + g] = static_cast<typename L::GroupSum>(sum);
         }
     }
 }
@@ -329,9 +319,12 @@ inline void k_sb(const uint8_t* p, const uint8_t* acts, int64_t stride, int64_t 
         __m256i isum[R];
 #pragma GCC unroll 8
         for (int j = 0; j < R; ++j) {
-            const int32_t gs = reinterpret_cast<const int32_t*>(acts + j * stride + aux_off)[gi];
-            isum[j] =
-                L::kOffset_ != 0 ? _mm256_set1_epi32(-L::kOffset_ * gs) : _mm256_setzero_si256();
+            if constexpr (L::kOffset_ != 0) {
+                const int32_t gs = reinterpret_cast<const int32_t*>(acts + j * stride + aux_off)[gi];
+                isum[j] = _mm256_set1_epi32(-L::kOffset_ * gs);
+            } else {
+                isum[j] = _mm256_setzero_si256();
+            }
         }
         group_dots<L, R>(p + int64_t{g} * L::kGroup * kPanelRows,
                          acts + sb * L::kSB + g * L::kGroup, stride, isum);
@@ -346,12 +339,13 @@ inline void k_sb(const uint8_t* p, const uint8_t* acts, int64_t stride, int64_t 
         acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isb[j]),
                                  _mm256_mul_ps(_mm256_load_ps(wd), _mm256_set1_ps(da)), acc[j]);
         if constexpr (L::kHasMin) {
-            const int32_t* gs =
-                reinterpret_cast<const int32_t*>(acts + j * stride + aux_off) + sb * L::kGroups;
+            // Mins and group sums are int16 pairs: two groups per multiply-add.
+            const int16_t* gs =
+                reinterpret_cast<const int16_t*>(acts + j * stride + aux_off) + sb * L::kGroups;
             __m256i msb = _mm256_setzero_si256();
-            for (int g = 0; g < L::kGroups; ++g) {
+            for (int g = 0; g < L::kGroups / 2; ++g) {
                 const __m256i mn = load_si(isc + (L::kGroups + g) * kPanelRows);
-                msb = _mm256_add_epi32(msb, _mm256_mullo_epi32(mn, _mm256_set1_epi32(gs[g])));
+                msb = _mm256_add_epi32(msb, _mm256_madd_epi16(mn, _mm256_set1_epi32(static_cast<int>(load_u32(gs + 2 * g)))));
             }
             acc[j] = _mm256_fmadd_ps(
                 _mm256_cvtepi32_ps(msb),

@@ -169,23 +169,24 @@ void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* pa
     using L = typename T::L;
     using Scale = std::conditional_t<L::kK, int32_t, float>;
     alignas(64) uint8_t codes[kPanelRows][L::kSB];
-    Scale sc[kPanelRows][L::kGroups];
-    Scale mn[kPanelRows][L::kGroups];
-    float d[kPanelRows];
-    float ndmin[kPanelRows];
     std::memset(codes, 0, sizeof codes);
-    std::memset(sc, 0, sizeof sc);
-    std::memset(mn, 0, sizeof mn);
-    std::memset(d, 0, sizeof d);
-    std::memset(ndmin, 0, sizeof ndmin);
     auto* out = static_cast<uint8_t*>(panel);
     for (int64_t sb = 0; sb < n / L::kSB; ++sb) {
+        // The unpackers write scales, mins and d straight into their group-major panel slots;
+        // the slots of rows past n_rows stay zero.
+        auto* osc = reinterpret_cast<Scale*>(out + int64_t{L::kSB} * kPanelRows);
+        Scale* omn = osc + L::kGroups * kPanelRows;
+        auto* od = reinterpret_cast<float*>(osc + L::kGroups * kPanelRows * L::kMinVecs);
+        if (n_rows < kPanelRows) {
+            std::memset(osc, 0, static_cast<size_t>(L::kPanelSB - int64_t{L::kSB} * kPanelRows));
+        }
         for (int r = 0; r < n_rows; ++r) {
             const uint8_t* blk = w + r * w_row_bytes + sb * T::kBlockBytes;
             if constexpr (L::kK) {
-                T::unpack(blk, codes[r], sc[r], mn[r], &d[r], &ndmin[r]);
+                T::unpack(blk, codes[r], osc + r, reinterpret_cast<int16_t*>(omn) + 2 * r, od + r,
+                          L::kHasMin ? od + kPanelRows + r : nullptr);
             } else {
-                T::unpack(blk, codes[r], sc[r], mn[r]);
+                T::unpack(blk, codes[r], osc + r, omn + r);
             }
         }
         // Dword column q of the 16 rows -> vector q; legacy blocks (32 codes) hold half a square.
@@ -204,20 +205,6 @@ void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* pa
             constexpr int kOut = kCols < 16 ? kCols : 16;
 #pragma GCC unroll 16
             for (int c = 0; c < kOut; ++c) _mm512_store_si512(out + 64 * (c0 + c), v[c]);
-        }
-        auto* osc = reinterpret_cast<Scale*>(out + int64_t{L::kSB} * kPanelRows);
-        for (int g = 0; g < L::kGroups; ++g) {
-            for (int r = 0; r < kPanelRows; ++r) {
-                osc[g * kPanelRows + r] = sc[r][g];
-                if constexpr (L::kHasMin) osc[(L::kGroups + g) * kPanelRows + r] = mn[r][g];
-            }
-        }
-        if constexpr (L::kK) {
-            auto* od = reinterpret_cast<float*>(osc + L::kGroups * kPanelRows * L::kMinVecs);
-            for (int r = 0; r < kPanelRows; ++r) {
-                od[r] = d[r];
-                if constexpr (L::kHasMin) od[kPanelRows + r] = ndmin[r];
-            }
         }
         out += L::kPanelSB;
     }
@@ -252,7 +239,7 @@ void prep_k(const void* a, int64_t n, void* packed) {
     const auto* y = static_cast<const BlockQ8_K*>(a);
     auto* base = static_cast<uint8_t*>(packed);
     auto* d = reinterpret_cast<float*>(base + L::d_offset(n));
-    auto* gsum = reinterpret_cast<int32_t*>(base + L::aux_offset(n));
+    auto* gsum = reinterpret_cast<typename L::GroupSum*>(base + L::aux_offset(n));
     constexpr int kPer = L::kGroup / 16;
     for (int64_t b = 0; b < n / kQKK; ++b) {
         std::memcpy(base + b * kQKK, y[b].qs, kQKK);
@@ -260,7 +247,7 @@ void prep_k(const void* a, int64_t n, void* packed) {
         for (int g = 0; g < L::kGroups; ++g) {
             int sum = 0;
             for (int i = 0; i < kPer; ++i) sum += y[b].bsums[g * kPer + i];
-            gsum[b * L::kGroups + g] = sum;
+            gsum[b * L::kGroups + g] = static_cast<typename L::GroupSum>(sum);
         }
     }
 }
@@ -325,9 +312,12 @@ inline void k_sb(const uint8_t* p, const uint8_t* acts, int64_t stride, int64_t 
         __m512i isum[R];
 #pragma GCC unroll 8
         for (int j = 0; j < R; ++j) {
-            const int32_t gs = reinterpret_cast<const int32_t*>(acts + j * stride + aux_off)[gi];
-            isum[j] =
-                L::kOffset_ != 0 ? _mm512_set1_epi32(-L::kOffset_ * gs) : _mm512_setzero_si512();
+            if constexpr (L::kOffset_ != 0) {
+                const int32_t gs = reinterpret_cast<const int32_t*>(acts + j * stride + aux_off)[gi];
+                isum[j] = _mm512_set1_epi32(-L::kOffset_ * gs);
+            } else {
+                isum[j] = _mm512_setzero_si512();
+            }
         }
         group_dots<L, R>(p + int64_t{g} * L::kGroup * kPanelRows,
                          acts + sb * L::kSB + g * L::kGroup, stride, isum);
@@ -342,12 +332,13 @@ inline void k_sb(const uint8_t* p, const uint8_t* acts, int64_t stride, int64_t 
         acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isb[j]),
                                  _mm512_mul_ps(_mm512_load_ps(wd), _mm512_set1_ps(da)), acc[j]);
         if constexpr (L::kHasMin) {
-            const int32_t* gs =
-                reinterpret_cast<const int32_t*>(acts + j * stride + aux_off) + sb * L::kGroups;
+            // Mins and group sums are int16 pairs: two groups per multiply-add.
+            const int16_t* gs =
+                reinterpret_cast<const int16_t*>(acts + j * stride + aux_off) + sb * L::kGroups;
             __m512i msb = _mm512_setzero_si512();
-            for (int g = 0; g < L::kGroups; ++g) {
+            for (int g = 0; g < L::kGroups / 2; ++g) {
                 const __m512i mn = _mm512_load_si512(isc + (L::kGroups + g) * kPanelRows);
-                msb = _mm512_add_epi32(msb, _mm512_mullo_epi32(mn, _mm512_set1_epi32(gs[g])));
+                msb = _mm512_dpwssd_epi32(msb, mn, _mm512_set1_epi32(static_cast<int>(load_u32(gs + 2 * g))));
             }
             acc[j] = _mm512_fmadd_ps(
                 _mm512_cvtepi32_ps(msb),

@@ -131,7 +131,7 @@ void gemv_q45_K(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n
     constexpr int kQs = offsetof(Block, qs);
     using L = LayoutQ45K;
     const auto* d_a = reinterpret_cast<const float*>(act + L::d_offset(n));
-    const auto* gsum = reinterpret_cast<const int32_t*>(act + L::aux_offset(n));
+    const auto* gsum = reinterpret_cast<const L::GroupSum*>(act + L::aux_offset(n));
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     const __m512i pick_mins = _mm512_broadcast_i32x4(
         _mm_setr_epi8(4, -1, 5, -1, 6, -1, 7, -1, 12, -1, 13, -1, 14, -1, 15, -1));
@@ -179,8 +179,7 @@ void gemv_q45_K(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n
                 isum[r] = s;
             }
             // Mins: sum over sub-blocks of min * (sum of the sub-block's activations).
-            const __m512i g16 = _mm512_broadcast_i32x4(
-                _mm256_cvtepi32_epi16(load256(gsum + sb * L::kGroups)));
+            const __m512i g16 = _mm512_broadcast_i32x4(load128(gsum + sb * L::kGroups));
             const __m512i m0 = _mm512_madd_epi16(_mm512_shuffle_epi8(load512(sm[0]), pick_mins), g16);
             const __m512i m1 = _mm512_madd_epi16(_mm512_shuffle_epi8(load512(sm[4]), pick_mins), g16);
             const __m256i hdr = _mm512_castsi512_si256(_mm512_permutex2var_epi32(h0, first_dwords, h1));

@@ -27,11 +27,6 @@
 namespace sobre::kernels::avx512 {
 namespace {
 
-// How far ahead of the current block the GEMV prefetches weight rows: one core's DRAM bandwidth
-// is bound by the misses in flight, and the hardware prefetcher alone leaves it short. Measured
-// on whole decode steps (sobre bench -n 64 -t 2, Qwen3-0.6B Q8_0): 2048 bytes 30 t/s, 4096 34,
-// 8192 40, 16384 40.5 — the plateau starts at 8 KiB.
-constexpr int kGemvPrefetch = 8192;
 
 // ---------------------------------------------------------------------------------------------
 // Row unpackers: one super-block of one weight row -> codes and its scales (legacy: f32 d and m;
@@ -409,12 +404,12 @@ void gemv(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n, cons
         const __m256i row_offsets = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offs));
         __m256 acc = _mm256_setzero_ps();
         for (int64_t b = 0; b < n / kQK; ++b) {
+            prefetch_decode_step(row[0], b, kGemvRows, T::kBlockBytes);
             const __m256i a = load256(act + b * kQK);
             __m256i d[kGemvRows];
 #pragma GCC unroll 8
             for (int r = 0; r < kGemvRows; ++r) {
                 const uint8_t* blk = row[r] + b * T::kBlockBytes;
-                _mm_prefetch(reinterpret_cast<const char*>(blk) + kGemvPrefetch, _MM_HINT_T0);
                 d[r] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), T::codes(blk), a);
             }
             __m256i isum = reduce8(d);

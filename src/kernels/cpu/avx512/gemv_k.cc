@@ -23,17 +23,6 @@ namespace {
 
 constexpr int kRows = 8;
 
-// Bytes ahead of the current block that each row is prefetched. The eight rows of a step are
-// contiguous in the file, so this reaches a few steps ahead. Measured on whole decode steps
-// (sobre bench -p 64 -n 128 -t 2, Qwen3-0.6B Q4_K_M): 256 bytes 42.4 t/s, 1024 41.7, 4096 49.2,
-// 8192 50.7, 16384 51.4, 32768 49.1 (the per-row AVX2 dot products: 46.0).
-constexpr int kPrefetchBytes = 16384;
-
-inline void prefetch_block(const uint8_t* blk, int block_bytes) {
-    for (int off = 0; off < block_bytes; off += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes + off, _MM_HINT_T0);
-}
-
 // The packed activation layouts of kquant_unpack.inc's Q45_K and Q6_K (the tiles' prep_k form).
 using LayoutQ45K = Layout<32, 8, 0, MinKind::kK>;
 using LayoutQ6K = Layout<16, 16, 32, MinKind::kNone>;
@@ -141,6 +130,7 @@ void gemv_q45_K(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n
         __m256 acc = _mm256_setzero_ps();
         for (int64_t sb = 0; sb < n / kQKK; ++sb) {
             const int64_t off = sb * kBlock;
+            prefetch_decode_step(rb.row[0], sb, kRows, kBlock);
             // Activations in the order the codes come out: the low nibbles of qs bytes 0..63 are
             // sub-blocks 0 and 2, the high nibbles 1 and 3; bytes 64..127 likewise 4..7.
             const uint8_t* a = act + sb * kQKK;
@@ -158,7 +148,6 @@ void gemv_q45_K(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n
 #pragma GCC unroll 8
             for (int r = 0; r < kRows; ++r) {
                 const uint8_t* blk = rb.row[r] + off;
-                prefetch_block(blk, kBlock);
                 const __m512i sc = _mm512_broadcast_i32x4(load128(sm[r]));
                 __m512i s = _mm512_setzero_si512();
 #pragma GCC unroll 2
@@ -222,6 +211,7 @@ void gemv_q6_K(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n,
         __m256 acc = _mm256_setzero_ps();
         for (int64_t sb = 0; sb < n / kQKK; ++sb) {
             const int64_t off = sb * kBlock;
+            prefetch_decode_step(rb.row[0], sb, kRows, kBlock);
             const uint8_t* a = act + sb * kQKK;
             const __m512i av[4] = {load512(a), load512(a + 64), load512(a + 128), load512(a + 192)};
             // The -32 code offset: -32 * sum over groups of scale * (sum of the group's activations).
@@ -232,7 +222,6 @@ void gemv_q6_K(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n,
 #pragma GCC unroll 8
             for (int r = 0; r < kRows; ++r) {
                 const auto* x = reinterpret_cast<const BlockQ6_K*>(rb.row[r] + off);
-                prefetch_block(rb.row[r] + off, kBlock);
                 const __m256i sc16 = _mm256_cvtepi8_epi16(load128(x->scales));
                 const __m512i sc = _mm512_castsi256_si512(sc16);
                 __m512i s = _mm512_dpwssd_epi32(

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -26,9 +27,26 @@ class ThreadPool {
     // results are deterministic for a given thread count. Not reentrant.
     void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
+    // As parallel_for, for loops whose items are independent of which thread runs them (each
+    // output written by one item, computed the same way wherever it runs): every thread starts
+    // on its own contiguous range, in pieces of `grain` items from the front, and a thread that
+    // finishes early takes pieces from the back of the others' ranges. On a shared machine one
+    // core is often slower for a while; with a static split the other then waits. fn may be
+    // called several times per thread, with ranges in any order. REQUIRES: grain >= 1.
+    void parallel_for_balanced(int64_t n, int64_t grain,
+                               const std::function<void(int64_t, int64_t)>& fn);
+
    private:
+    // One thread's range of a balanced job: begin in the low 32 bits, end in the high; the
+    // owner takes from the front, others from the back, each claim one compare-exchange.
+    struct alignas(64) Range {
+        std::atomic<uint64_t> bounds{0};
+    };
+
     void worker(int index);
     void run_chunk(int index);
+    void run_balanced(int index);
+    void run_job(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
     int n_threads_;
     std::vector<std::thread> workers_;
@@ -40,6 +58,8 @@ class ThreadPool {
     std::atomic<bool> stop_{false};
     const std::function<void(int64_t, int64_t)>* job_ = nullptr;  // published by generation_
     int64_t job_n_ = 0;
+    int64_t job_grain_ = 0;  // 0: the static split of parallel_for
+    std::unique_ptr<Range[]> ranges_;
     std::mutex mu_;
     std::condition_variable start_cv_;
     std::condition_variable done_cv_;

@@ -18,6 +18,17 @@ constexpr int64_t kGemmMinTokens = 4;
 // The observer of this thread's matmuls (ScopedMatmulObserver); null almost always.
 thread_local MatmulObserver* t_observer = nullptr;
 
+// Pieces of weight rows the threads claim (ThreadPool::parallel_for_balanced): about this many
+// bytes, in whole 8-row GEMV steps. Large enough that a claim (one compare-exchange) and the
+// cold start of the prefetch are noise, small enough that a core slowed by a neighbour on a
+// shared machine hands most of its rows to the other.
+constexpr int64_t kPieceBytes = 32 << 10;
+
+int64_t gemv_grain(int64_t row_bytes) {
+    const int64_t rows = std::max<int64_t>(1, kPieceBytes / std::max<int64_t>(1, row_bytes));
+    return (rows + 7) / 8 * 8;
+}
+
 // Quantize activations on the pool only when there is enough of them to beat the wake-up cost.
 constexpr int64_t kParallelQuantizeElems = 1 << 15;
 
@@ -54,7 +65,7 @@ void matmul_rows(const TensorView& w, const uint8_t* act, int64_t act_row, int64
     const int64_t n_in = w.ne[0];
     const int64_t n_out = w.ne[1];
     const int64_t w_row = w.row_size();
-    pool.parallel_for(n_out, [&](int64_t begin, int64_t end) {
+    pool.parallel_for_balanced(n_out, gemv_grain(w_row), [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r) {
             const uint8_t* wr = w.data + r * w_row;
             for (int64_t t = 0; t < n_tokens; ++t)
@@ -71,7 +82,7 @@ void matmul_gemv(const TensorView& w, const GemmKernels& g, const uint8_t* packe
     const int64_t n_out = w.ne[1];
     const int64_t w_row = w.row_size();
     const int64_t step = n_tokens == 1 ? n_out : 16;
-    pool.parallel_for(n_out, [&](int64_t begin, int64_t end) {
+    pool.parallel_for_balanced(n_out, gemv_grain(w_row), [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; r += step) {
             const int64_t rows = std::min(step, end - r);
             for (int64_t t = 0; t < n_tokens; ++t) {
@@ -93,7 +104,7 @@ void matmul_panels(const TensorView& w, const GemmKernels& g, const uint8_t* pac
     const int64_t p_rows = g.panel_rows;
     const int64_t n_panels = (n_out + p_rows - 1) / p_rows;
     const size_t panel_bytes = static_cast<size_t>(g.panel_bytes(n_in));
-    pool.parallel_for(n_panels, [&](int64_t begin, int64_t end) {
+    pool.parallel_for_balanced(n_panels, 1, [&](int64_t begin, int64_t end) {
         thread_local AlignedBuffer panel_buf;
         uint8_t* panel = panel_buf.get(panel_bytes);
         for (int64_t p = begin; p < end; ++p) {

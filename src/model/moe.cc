@@ -174,8 +174,57 @@ void clamp_swiglu_inputs(float* gate, float* up, int64_t n, float limit) {
     }
 }
 
+namespace {
+
+void count_expert(MoeStats* stats, const TensorView& g, const TensorView& u, const TensorView& d) {
+    if (!stats) return;
+    stats->expert_matmuls += 3;
+    stats->expert_bytes += (g.row_size() * g.ne[1]) + (u.row_size() * u.ne[1]) + (d.row_size() * d.ne[1]);
+}
+
+// Decode of one token: the chosen experts' gate and up products in one pass of the pool, then
+// their down products in another (kernels::matmul_vectors), instead of three passes per expert.
+// The same products and float steps as the general path, so the same bits.
+void experts_one_token(const MoeOptions& opt, const MoeWeights& w, const Routing& r, const float* x,
+                       float* out, ThreadPool& pool, MoeStats* stats) {
+    const int64_t n_embd = w.gate_exps.ne[0], n_ff = w.gate_exps.ne[1];
+    const int k = opt.n_expert_used;
+    thread_local std::vector<float> gate, up, down;
+    thread_local std::vector<kernels::VectorProduct> products;
+    gate.resize(static_cast<size_t>(k * n_ff));
+    up.resize(gate.size());
+    down.resize(static_cast<size_t>(k * n_embd));
+    products.clear();
+    for (int j = 0; j < k; ++j) {
+        const int e = r.experts[j];
+        products.push_back({w.gate_exps.slice(e), x, &gate[j * n_ff]});
+        products.push_back({w.up_exps.slice(e), x, &up[j * n_ff]});
+        count_expert(stats, w.gate_exps.slice(e), w.up_exps.slice(e), w.down_exps.slice(e));
+    }
+    kernels::matmul_vectors(products, pool);
+    clamp_swiglu_inputs(gate.data(), up.data(), k * n_ff, opt.swiglu_limit);
+    kernels::swiglu(gate.data(), up.data(), gate.data(), k * n_ff);
+    products.clear();
+    for (int j = 0; j < k; ++j)
+        products.push_back({w.down_exps.slice(r.experts[j]), &gate[j * n_ff], &down[j * n_embd]});
+    kernels::matmul_vectors(products, pool);
+    // Weighted, then summed in selection order, as the general path.
+    for (int j = 0; j < k; ++j) {
+        const float wt = r.weights[j];
+        for (int64_t c = 0; c < n_embd; ++c) down[j * n_embd + c] *= wt;
+    }
+    std::copy_n(down.data(), n_embd, out);
+    for (int j = 1; j < k; ++j) kernels::add_inplace(out, &down[j * n_embd], n_embd);
+}
+
+}  // namespace
+
 void moe_experts(const MoeOptions& opt, const MoeWeights& w, const Routing& r, const float* x, int64_t n_tokens,
                  float* out, ThreadPool& pool, MoeStats* stats) {
+    if (n_tokens == 1) {
+        experts_one_token(opt, w, r, x, out, pool, stats);
+        return;
+    }
     const int64_t n_embd = w.gate_exps.ne[0], n_ff = w.gate_exps.ne[1];
     const int k = opt.n_expert_used;
 
@@ -208,10 +257,7 @@ void moe_experts(const MoeOptions& opt, const MoeWeights& w, const Routing& r, c
             float* dst = &slot_out[slots[i] * n_embd];
             for (int64_t c = 0; c < n_embd; ++c) dst[c] = down[i * n_embd + c] * wt;
         }
-        if (stats) {
-            stats->expert_matmuls += 3;
-            stats->expert_bytes += (g.row_size() * g.ne[1]) + (u.row_size() * u.ne[1]) + (d.row_size() * d.ne[1]);
-        }
+        count_expert(stats, g, u, d);
     }
     // Sum each token's experts in selection order, as the reference does.
     for (int64_t t = 0; t < n_tokens; ++t) {

@@ -201,6 +201,50 @@ TEST(Matmul, OutputsDoNotDependOnTheBatch) {
     }
 }
 
+// A batch of single-token products gives each product's matmul bits, whatever the mix of types
+// (with and without a GEMV), shared inputs and thread counts.
+TEST(MatmulVectors, GivesEachProductsMatmulBits) {
+    for (const testing_util::KernelSet& set : testing_util::kernel_sets()) {
+        SCOPED_TRACE(set.name);
+        struct Shape {
+            DType type;
+            int64_t k, rows;
+            int input;  // which of the two inputs of length k it reads
+        };
+        const Shape shapes[] = {{DType::kQ4_K, 512, 37, 0}, {DType::kQ4_K, 512, 8, 0},
+                                {DType::kQ6_K, 512, 21, 1}, {DType::kQ2_K, 512, 5, 0},
+                                {DType::kQ8_0, 512, 19, 1}, {DType::kF16, 512, 3, 0}};
+        std::mt19937 rng(17);
+        const std::vector<float> inputs = testing_util::random_floats(2 * 512, rng);
+        std::vector<std::vector<uint8_t>> weights;
+        std::vector<std::vector<float>> got, want;
+        std::vector<VectorProduct> products;
+        for (const Shape& sh : shapes) {
+            weights.push_back(testing_util::make_weights(sh.type, sh.k, rng, sh.rows));
+            got.emplace_back(static_cast<size_t>(sh.rows));
+            want.emplace_back(static_cast<size_t>(sh.rows));
+        }
+        for (size_t i = 0; i < std::size(shapes); ++i) {
+            TensorView w;
+            w.type = shapes[i].type;
+            w.ne[0] = shapes[i].k;
+            w.ne[1] = shapes[i].rows;
+            w.data = weights[i].data();
+            products.push_back({w, &inputs[shapes[i].input * 512], got[i].data()});
+        }
+        for (int threads : {1, 2, 3}) {
+            ThreadPool pool(threads);
+            for (auto& g : got) std::fill(g.begin(), g.end(), -1.0f);
+            matmul_vectors(products, pool, *set.kernels);
+            for (size_t i = 0; i < products.size(); ++i) {
+                matmul(products[i].w, products[i].x, 1, want[i].data(), pool, *set.kernels);
+                EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), want[i].size() * sizeof(float)))
+                    << "product " << i << ", " << threads << " threads";
+            }
+        }
+    }
+}
+
 // A row length that is not a multiple of the block size is a malformed tensor: rejected with
 // Error, never read past.
 TEST(Matmul, RejectsRowsThatAreNotBlockMultiples) {

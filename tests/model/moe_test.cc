@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cmath>
 #include <random>
 
@@ -152,6 +154,27 @@ TEST(MoeFfn, SumsWeightedExpertsInSelectionOrder) {
     const double z = std::exp(3.0) + std::exp(2.0) + std::exp(1.0) + 1.0;
     const std::vector<double> y0 = m.expert(0, x), y1 = m.expert(1, x);
     for (int c = 0; c < 4; ++c) EXPECT_NEAR(out[c], std::exp(3.0) / z * y0[c] + std::exp(2.0) / z * y1[c], 1e-4);
+}
+
+// Decode runs one token through kernels::matmul_vectors; the result must be that token's bits in
+// a batch (prefix caching and continuous batching compare the two).
+TEST(MoeFfn, OneTokenGivesItsBitsInABatch) {
+    TinyMoe m;
+    std::mt19937 rng(11);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> x(5 * TinyMoe::kEmbd);
+    for (float& v : x) v = d(rng);
+    MoeOptions o{.n_expert = 4, .n_expert_used = 2, .gating = Gating::kSoftmax, .norm_weights = true};
+    ThreadPool pool(2);
+    std::vector<float> batch(x.size());
+    moe_ffn(o, m.w, x.data(), 5, batch.data(), pool);
+    for (int64_t t = 0; t < 5; ++t) {
+        float alone[TinyMoe::kEmbd];
+        MoeStats stats;
+        moe_ffn(o, m.w, &x[t * TinyMoe::kEmbd], 1, alone, pool, &stats);
+        EXPECT_EQ(0, std::memcmp(alone, &batch[t * TinyMoe::kEmbd], sizeof alone)) << "token " << t;
+        EXPECT_EQ(stats.expert_matmuls, 2 * 3);
+    }
 }
 
 }  // namespace

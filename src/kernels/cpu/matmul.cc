@@ -160,6 +160,79 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
     }
 }
 
+namespace {
+
+// A matmul_vectors product's prepared activation and kernels.
+struct PreparedVector {
+    const uint8_t* act = nullptr;  // the vec_dot_type row, or the packed row where gemv is set
+    VecDotFn dot = nullptr;
+    const GemmKernels* g = nullptr;
+    int64_t row_begin = 0;  // the product's first row in the batch's row numbering
+};
+
+// Rows [lo, hi) of product p.
+void vector_rows(const VectorProduct& p, const PreparedVector& v, int64_t lo, int64_t hi) {
+    const int64_t n_in = p.w.ne[0];
+    const int64_t w_row = p.w.row_size();
+    if (v.g->gemv != nullptr) {
+        v.g->gemv(p.w.data + lo * w_row, w_row, hi - lo, n_in, v.act, p.y + lo);
+        return;
+    }
+    for (int64_t r = lo; r < hi; ++r) p.y[r] = v.dot(n_in, p.w.data + r * w_row, v.act);
+}
+
+}  // namespace
+
+void matmul_vectors(std::span<const VectorProduct> products, ThreadPool& pool, const CpuKernels& k) {
+    const size_t n = products.size();
+    std::vector<PreparedVector> prep(n);
+    std::vector<int64_t> offsets(n);  // byte offset of each product's activation in the buffer
+    int64_t bytes = 0, rows = 0, max_row_bytes = 1;
+    for (size_t i = 0; i < n; ++i) {
+        const VectorProduct& p = products[i];
+        const DType act_type = dtype_traits(p.w.type).vec_dot_type;
+        PreparedVector& v = prep[i];
+        v.dot = k.vec_dot[static_cast<uint32_t>(p.w.type)];
+        v.g = &k.gemm[static_cast<uint32_t>(p.w.type)];
+        SOBRE_CHECK(v.dot != nullptr && k.quantize_act[static_cast<uint32_t>(act_type)] != nullptr);
+        max_row_bytes = std::max(max_row_bytes, p.w.row_size());  // throws on a malformed row
+        v.row_begin = rows;
+        rows += p.w.ne[1];
+        if (t_observer != nullptr) t_observer->observe(p.w, p.x, 1);
+        offsets[i] = -1;
+        for (size_t j = 0; j < i; ++j) {
+            const VectorProduct& q = products[j];
+            if (q.x == p.x && q.w.ne[0] == p.w.ne[0] && q.w.type == p.w.type) offsets[i] = offsets[j];
+        }
+        if (offsets[i] >= 0) continue;
+        offsets[i] = bytes;
+        const int64_t act_row = row_bytes(act_type, p.w.ne[0]);
+        bytes += (act_row + (v.g->gemv ? v.g->act_bytes(p.w.ne[0]) : 0) + 63) / 64 * 64;
+    }
+    thread_local AlignedBuffer buf;
+    uint8_t* base = buf.get(static_cast<size_t>(bytes));
+    for (size_t i = 0; i < n; ++i) {
+        const VectorProduct& p = products[i];
+        const DType act_type = dtype_traits(p.w.type).vec_dot_type;
+        uint8_t* act = base + offsets[i];
+        const int64_t act_row = row_bytes(act_type, p.w.ne[0]);
+        uint8_t* packed = act + (act_row + 63) / 64 * 64;
+        prep[i].act = prep[i].g->gemv ? packed : act;
+        if (std::find(offsets.begin(), offsets.begin() + static_cast<int64_t>(i), offsets[i]) !=
+            offsets.begin() + static_cast<int64_t>(i))
+            continue;  // shared with an earlier product, already converted
+        k.quantize_act[static_cast<uint32_t>(act_type)](p.x, act, p.w.ne[0]);
+        if (prep[i].g->gemv) prep[i].g->prep_act(act, p.w.ne[0], packed);
+    }
+    pool.parallel_for_balanced(rows, gemv_grain(max_row_bytes), [&](int64_t begin, int64_t end) {
+        for (size_t i = 0; i < n; ++i) {
+            const int64_t lo = std::max(begin, prep[i].row_begin);
+            const int64_t hi = std::min(end, prep[i].row_begin + products[i].w.ne[1]);
+            if (lo < hi) vector_rows(products[i], prep[i], lo - prep[i].row_begin, hi - prep[i].row_begin);
+        }
+    });
+}
+
 ScopedMatmulObserver::ScopedMatmulObserver(MatmulObserver* observer) : previous_(t_observer) {
     t_observer = observer;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "core/tensor.h"
 #include "core/thread_pool.h"
@@ -20,6 +21,20 @@ namespace sobre::kernels {
 // Throws Error(kCorrupt) if w.ne[0] is not a multiple of the type's block size.
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             const CpuKernels& k = cpu_kernels());
+
+// One single-token product of a matmul_vectors batch: y = W x.
+struct VectorProduct {
+    TensorView w;
+    const float* x = nullptr;  // w.ne[0] floats
+    float* y = nullptr;        // w.ne[1] floats
+};
+
+// Each product as matmul(p.w, p.x, 1, p.y) computes it (the same bits), in one pass of the pool
+// over all their rows: decode's many small products (a MoE layer's experts) pay one rendezvous
+// instead of one each. Products with the same x and activation type share its conversion.
+// REQUIRES and throws as matmul, per product.
+void matmul_vectors(std::span<const VectorProduct> products, ThreadPool& pool,
+                    const CpuKernels& k = cpu_kernels());
 
 // Sees the activations of every matmul the calling thread runs while it is installed (the
 // importance-matrix collection of `sobre imatrix`). `w` is the view the caller passed: an

@@ -434,8 +434,8 @@ void deltanet_forward(const DeltaNetHparams& dp, const DeltaNetWeights& w,
     p.g.resize(static_cast<size_t>(n * dp.n_v_heads));
     p.beta.resize(p.g.size());
     p.o.resize(p.z.size());
-    kernels::matmul(w.qkv, cur, n, p.mixed.data(), pool);
-    kernels::matmul(w.gate, cur, n, p.z.data(), pool);
+    const kernels::SharedInputOutput qkv_gate[] = {{w.qkv, p.mixed.data()}, {w.gate, p.z.data()}};
+    kernels::matmul_same_input(qkv_gate, cur, n, pool);
     decay_and_beta(dp, w, cur, n, pool, p.g.data(), p.beta.data());
     for (const SeqTokens& s : seqs) {
         run_sequence(dp, w, s, kv.state(where.slot, s.seq) + where.offset, p, pool);

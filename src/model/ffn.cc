@@ -27,8 +27,8 @@ FfnWeights bind_ffn(Binder& b, int il, int64_t n_embd, int64_t n_ff, std::string
 void ffn_swiglu(const FfnWeights& w, const float* x, int64_t n, float* out, ThreadPool& pool) {
     const int64_t n_ff = w.gate.ne[1];
     std::vector<float> gate(n * n_ff), up(n * n_ff);
-    kernels::matmul(w.gate, x, n, gate.data(), pool);
-    kernels::matmul(w.up, x, n, up.data(), pool);
+    const kernels::SharedInputOutput gate_up[] = {{w.gate, gate.data()}, {w.up, up.data()}};
+    kernels::matmul_same_input(gate_up, x, n, pool);
     kernels::swiglu(gate.data(), up.data(), gate.data(), n * n_ff);
     kernels::matmul(w.down, gate.data(), n, out, pool);
 }

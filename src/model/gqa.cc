@@ -63,9 +63,8 @@ void gqa_attention(const TransformerHparams& hp, const GqaWeights& w, int il, co
     const int64_t q_w = w.wq.ne[1], k_w = w.wk.ne[1], v_w = w.wv.ne[1];
     const int hd = hp.head_dim_k;
     std::vector<float> q(n * q_w), k(n * k_w), v(n * v_w), attn(n * w.wo.ne[0]);
-    kernels::matmul(w.wq, cur, n, q.data(), pool);
-    kernels::matmul(w.wk, cur, n, k.data(), pool);
-    kernels::matmul(w.wv, cur, n, v.data(), pool);
+    const kernels::SharedInputOutput qkv[] = {{w.wq, q.data()}, {w.wk, k.data()}, {w.wv, v.data()}};
+    kernels::matmul_same_input(qkv, cur, n, pool);
     add_bias(q.data(), w.bq, n, q_w);
     add_bias(k.data(), w.bk, n, k_w);
     add_bias(v.data(), w.bv, n, v_w);

@@ -233,6 +233,18 @@ void matmul_vectors(std::span<const VectorProduct> products, ThreadPool& pool, c
     });
 }
 
+void matmul_same_input(std::span<const SharedInputOutput> outs, const float* x, int64_t n_tokens,
+                       ThreadPool& pool, const CpuKernels& k) {
+    if (n_tokens != 1) {
+        for (const SharedInputOutput& o : outs) matmul(o.w, x, n_tokens, o.y, pool, k);
+        return;
+    }
+    std::vector<VectorProduct> products;
+    products.reserve(outs.size());
+    for (const SharedInputOutput& o : outs) products.push_back({o.w, x, o.y});
+    matmul_vectors(products, pool, k);
+}
+
 ScopedMatmulObserver::ScopedMatmulObserver(MatmulObserver* observer) : previous_(t_observer) {
     t_observer = observer;
 }

@@ -36,6 +36,15 @@ struct VectorProduct {
 void matmul_vectors(std::span<const VectorProduct> products, ThreadPool& pool,
                     const CpuKernels& k = cpu_kernels());
 
+// Several weights applied to the same n_tokens activation rows: outs[i].y = outs[i].w x. One token
+// runs them in one pass of the pool (matmul_vectors), more a matmul each; the same bits either way.
+struct SharedInputOutput {
+    TensorView w;
+    float* y = nullptr;  // n_tokens * w.ne[1] floats
+};
+void matmul_same_input(std::span<const SharedInputOutput> outs, const float* x, int64_t n_tokens,
+                       ThreadPool& pool, const CpuKernels& k = cpu_kernels());
+
 // Sees the activations of every matmul the calling thread runs while it is installed (the
 // importance-matrix collection of `sobre imatrix`). `w` is the view the caller passed: an
 // expert's or a head's slice of a 3-D tensor points into that tensor's data, which tells the

@@ -58,18 +58,25 @@ void for_each_row(int64_t n_tokens, int64_t n_in, ThreadPool& pool, const Fn& fn
     }
 }
 
-// GEMV path: each weight row is read once and dotted with every activation row while it is
-// still in L1. Threads take contiguous row ranges.
+// Rows of weights one pass of matmul_rows dots with each activation row in turn.
+constexpr int64_t kRowBlock = 8;
+
+// Types without a GEMM or GEMV (the float types): one vec_dot per output. A block of weight rows
+// is dotted with every activation row, so both stay in cache: each activation row is loaded once
+// per block instead of once per weight row (a MoE router over a prefill batch re-read every
+// token's activations 128 times). Threads take pieces of rows.
 void matmul_rows(const TensorView& w, const uint8_t* act, int64_t act_row, int64_t n_tokens,
                  float* y, ThreadPool& pool, VecDotFn dot) {
     const int64_t n_in = w.ne[0];
     const int64_t n_out = w.ne[1];
     const int64_t w_row = w.row_size();
     pool.parallel_for_balanced(n_out, gemv_grain(w_row), [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-            const uint8_t* wr = w.data + r * w_row;
-            for (int64_t t = 0; t < n_tokens; ++t)
-                y[t * n_out + r] = dot(n_in, wr, act + t * act_row);
+        for (int64_t r0 = begin; r0 < end; r0 += kRowBlock) {
+            const int64_t r1 = std::min(end, r0 + kRowBlock);
+            for (int64_t t = 0; t < n_tokens; ++t) {
+                for (int64_t r = r0; r < r1; ++r)
+                    y[t * n_out + r] = dot(n_in, w.data + r * w_row, act + t * act_row);
+            }
         }
     });
 }

@@ -193,28 +193,32 @@ void vector_rows(const VectorProduct& p, const PreparedVector& v, int64_t lo, in
 void matmul_vectors(std::span<const VectorProduct> products, ThreadPool& pool, const CpuKernels& k) {
     const size_t n = products.size();
     std::vector<PreparedVector> prep(n);
-    std::vector<int64_t> offsets(n);  // byte offset of each product's activation in the buffer
+    // Products with the same input, length and type share the first one's converted activation.
+    std::vector<int64_t> offsets(n), first_user(n);
     int64_t bytes = 0, rows = 0, max_row_bytes = 1;
     for (size_t i = 0; i < n; ++i) {
         const VectorProduct& p = products[i];
-        const DType act_type = dtype_traits(p.w.type).vec_dot_type;
         PreparedVector& v = prep[i];
         v.dot = k.vec_dot[static_cast<uint32_t>(p.w.type)];
         v.g = &k.gemm[static_cast<uint32_t>(p.w.type)];
+        const DType act_type = dtype_traits(p.w.type).vec_dot_type;
         SOBRE_CHECK(v.dot != nullptr && k.quantize_act[static_cast<uint32_t>(act_type)] != nullptr);
         max_row_bytes = std::max(max_row_bytes, p.w.row_size());  // throws on a malformed row
         v.row_begin = rows;
         rows += p.w.ne[1];
         if (t_observer != nullptr) t_observer->observe(p.w, p.x, 1);
-        offsets[i] = -1;
-        for (size_t j = 0; j < i; ++j) {
+        first_user[i] = static_cast<int64_t>(i);
+        for (size_t j = 0; j < i && first_user[i] == static_cast<int64_t>(i); ++j) {
             const VectorProduct& q = products[j];
-            if (q.x == p.x && q.w.ne[0] == p.w.ne[0] && q.w.type == p.w.type) offsets[i] = offsets[j];
+            if (q.x == p.x && q.w.ne[0] == p.w.ne[0] && q.w.type == p.w.type) first_user[i] = first_user[j];
         }
-        if (offsets[i] >= 0) continue;
+        if (first_user[i] != static_cast<int64_t>(i)) {
+            offsets[i] = offsets[first_user[i]];
+            continue;
+        }
         offsets[i] = bytes;
         const int64_t act_row = row_bytes(act_type, p.w.ne[0]);
-        bytes += (act_row + (v.g->gemv ? v.g->act_bytes(p.w.ne[0]) : 0) + 63) / 64 * 64;
+        bytes += (act_row + 63) / 64 * 64 + (v.g->gemv ? v.g->act_bytes(p.w.ne[0]) : 0);
     }
     thread_local AlignedBuffer buf;
     uint8_t* base = buf.get(static_cast<size_t>(bytes));
@@ -222,12 +226,9 @@ void matmul_vectors(std::span<const VectorProduct> products, ThreadPool& pool, c
         const VectorProduct& p = products[i];
         const DType act_type = dtype_traits(p.w.type).vec_dot_type;
         uint8_t* act = base + offsets[i];
-        const int64_t act_row = row_bytes(act_type, p.w.ne[0]);
-        uint8_t* packed = act + (act_row + 63) / 64 * 64;
+        uint8_t* packed = act + (row_bytes(act_type, p.w.ne[0]) + 63) / 64 * 64;
         prep[i].act = prep[i].g->gemv ? packed : act;
-        if (std::find(offsets.begin(), offsets.begin() + static_cast<int64_t>(i), offsets[i]) !=
-            offsets.begin() + static_cast<int64_t>(i))
-            continue;  // shared with an earlier product, already converted
+        if (first_user[i] != static_cast<int64_t>(i)) continue;
         k.quantize_act[static_cast<uint32_t>(act_type)](p.x, act, p.w.ne[0]);
         if (prep[i].g->gemv) prep[i].g->prep_act(act, p.w.ne[0], packed);
     }

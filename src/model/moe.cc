@@ -247,8 +247,8 @@ void moe_experts(const MoeOptions& opt, const MoeWeights& w, const Routing& r, c
         up.resize(gate.size());
         down.resize(xs.size());
         const TensorView g = w.gate_exps.slice(e), u = w.up_exps.slice(e), d = w.down_exps.slice(e);
-        kernels::matmul(g, xs.data(), m, gate.data(), pool);
-        kernels::matmul(u, xs.data(), m, up.data(), pool);
+        const kernels::SharedInputOutput gate_up[] = {{g, gate.data()}, {u, up.data()}};
+        kernels::matmul_same_input(gate_up, xs.data(), m, pool);
         clamp_swiglu_inputs(gate.data(), up.data(), m * n_ff, opt.swiglu_limit);
         kernels::swiglu(gate.data(), up.data(), gate.data(), m * n_ff);
         kernels::matmul(d, gate.data(), m, down.data(), pool);

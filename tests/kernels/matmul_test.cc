@@ -245,6 +245,45 @@ TEST(MatmulVectors, GivesEachProductsMatmulBits) {
     }
 }
 
+// Weights sharing one input: the bits of a matmul each, for one token (one pass of the pool) and
+// for batches (one conversion of the input when the weights share a type), mixed types included.
+TEST(MatmulSameInput, GivesEachWeightsMatmulBits) {
+    for (const testing_util::KernelSet& set : testing_util::kernel_sets()) {
+        for (bool mixed : {false, true}) {
+            SCOPED_TRACE(set.name + (mixed ? " mixed" : " one type"));
+            const int64_t k = 512;
+            std::mt19937 rng(23);
+            const DType types[] = {DType::kQ4_K, mixed ? DType::kQ6_K : DType::kQ4_K, DType::kQ4_K};
+            const int64_t rows[] = {24, 9, 17};
+            std::vector<std::vector<uint8_t>> weights;
+            std::vector<SharedInputOutput> outs;
+            std::vector<std::vector<float>> got(3);
+            for (int i = 0; i < 3; ++i) weights.push_back(testing_util::make_weights(types[i], k, rng, rows[i]));
+            for (int64_t tokens : {1, 3, 9}) {
+                const std::vector<float> x = testing_util::random_floats(k * tokens, rng);
+                outs.clear();
+                for (int i = 0; i < 3; ++i) {
+                    TensorView w;
+                    w.type = types[i];
+                    w.ne[0] = k;
+                    w.ne[1] = rows[i];
+                    w.data = weights[i].data();
+                    got[i].assign(static_cast<size_t>(rows[i] * tokens), -1.0f);
+                    outs.push_back({w, got[i].data()});
+                }
+                ThreadPool pool(2);
+                matmul_same_input(outs, x.data(), tokens, pool, *set.kernels);
+                for (int i = 0; i < 3; ++i) {
+                    std::vector<float> want(got[i].size());
+                    matmul(outs[i].w, x.data(), tokens, want.data(), pool, *set.kernels);
+                    EXPECT_EQ(0, std::memcmp(got[i].data(), want.data(), want.size() * sizeof(float)))
+                        << "weight " << i << ", " << tokens << " tokens";
+                }
+            }
+        }
+    }
+}
+
 // A row length that is not a multiple of the block size is a malformed tensor: rejected with
 // Error, never read past.
 TEST(Matmul, RejectsRowsThatAreNotBlockMultiples) {

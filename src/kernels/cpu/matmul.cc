@@ -129,42 +129,73 @@ void matmul_panels(const TensorView& w, const GemmKernels& g, const uint8_t* pac
 
 }  // namespace
 
-void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-            const CpuKernels& k) {
+namespace {
+
+// Activations converted for one weight type and row length: the vec_dot_type rows, and the
+// packed rows of the level's GEMM/GEMV where it has them for the type.
+struct PreparedActs {
+    const uint8_t* act = nullptr;
+    int64_t act_row = 0;
+    const uint8_t* packed = nullptr;  // null: the vec_dot path
+    int64_t packed_row = 0;
+};
+
+// Converts x for products with weights of w's type and row length, into this thread's buffers
+// (valid until its next conversion). Throws on a malformed row before reading anything.
+PreparedActs prepare_acts(const TensorView& w, const float* x, int64_t n_tokens, ThreadPool& pool,
+                          const CpuKernels& k) {
     const int64_t n_in = w.ne[0];
     const DType act_type = dtype_traits(w.type).vec_dot_type;
     const QuantizeActFn quantize = k.quantize_act[static_cast<uint32_t>(act_type)];
-    const VecDotFn dot = k.vec_dot[static_cast<uint32_t>(w.type)];
-    SOBRE_CHECK(quantize != nullptr && dot != nullptr);
-    // Sizes first: a row that is not a block multiple throws here, before anything is read.
-    const int64_t act_row = row_bytes(act_type, n_in);
+    SOBRE_CHECK(quantize != nullptr && k.vec_dot[static_cast<uint32_t>(w.type)] != nullptr);
+    PreparedActs p;
+    p.act_row = row_bytes(act_type, n_in);
     (void)w.row_size();
-    if (n_tokens <= 0) return;
-    if (t_observer != nullptr) t_observer->observe(w, x, n_tokens);
-
-    // Activations are converted once per call; the buffers are reused across calls on this thread.
+    // The buffers are reused across calls on this thread.
     thread_local AlignedBuffer act_buf;
-    uint8_t* act = act_buf.get(static_cast<size_t>(act_row * n_tokens));
+    thread_local AlignedBuffer packed_buf;
+    auto* act = act_buf.get(static_cast<size_t>(p.act_row * n_tokens));
+    p.act = act;
     const GemmKernels& g = k.gemm[static_cast<uint32_t>(w.type)];
     const bool gemm = g.panel_rows > 0 && n_tokens >= kGemmMinTokens;
     if (!gemm && g.gemv == nullptr) {
         for_each_row(n_tokens, n_in, pool,
-                     [&](int64_t t) { quantize(x + t * n_in, act + t * act_row, n_in); });
-        matmul_rows(w, act, act_row, n_tokens, y, pool, dot);
+                     [&](int64_t t) { quantize(x + t * n_in, act + t * p.act_row, n_in); });
+        return p;
+    }
+    p.packed_row = g.act_bytes(n_in);
+    auto* packed = packed_buf.get(static_cast<size_t>(p.packed_row * n_tokens));
+    p.packed = packed;
+    for_each_row(n_tokens, n_in, pool, [&](int64_t t) {
+        quantize(x + t * n_in, act + t * p.act_row, n_in);
+        g.prep_act(act + t * p.act_row, n_in, packed + t * p.packed_row);
+    });
+    return p;
+}
+
+// y = W x on activations prepared for W's type and row length.
+void run_prepared(const TensorView& w, const PreparedActs& p, int64_t n_tokens, float* y,
+                  ThreadPool& pool, const CpuKernels& k) {
+    const GemmKernels& g = k.gemm[static_cast<uint32_t>(w.type)];
+    if (p.packed == nullptr) {
+        matmul_rows(w, p.act, p.act_row, n_tokens, y, pool, k.vec_dot[static_cast<uint32_t>(w.type)]);
+    } else if (g.panel_rows > 0 && n_tokens >= kGemmMinTokens) {
+        matmul_panels(w, g, p.packed, p.packed_row, n_tokens, y, pool);
+    } else {
+        matmul_gemv(w, g, p.packed, p.packed_row, n_tokens, y, pool);
+    }
+}
+
+}  // namespace
+
+void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            const CpuKernels& k) {
+    if (n_tokens <= 0) {
+        (void)w.row_size();  // a malformed row still throws
         return;
     }
-    thread_local AlignedBuffer packed_buf;
-    const int64_t packed_row = g.act_bytes(n_in);
-    uint8_t* packed = packed_buf.get(static_cast<size_t>(packed_row * n_tokens));
-    for_each_row(n_tokens, n_in, pool, [&](int64_t t) {
-        quantize(x + t * n_in, act + t * act_row, n_in);
-        g.prep_act(act + t * act_row, n_in, packed + t * packed_row);
-    });
-    if (gemm) {
-        matmul_panels(w, g, packed, packed_row, n_tokens, y, pool);
-    } else {
-        matmul_gemv(w, g, packed, packed_row, n_tokens, y, pool);
-    }
+    if (t_observer != nullptr) t_observer->observe(w, x, n_tokens);
+    run_prepared(w, prepare_acts(w, x, n_tokens, pool, k), n_tokens, y, pool, k);
 }
 
 namespace {
@@ -243,8 +274,23 @@ void matmul_vectors(std::span<const VectorProduct> products, ThreadPool& pool, c
 
 void matmul_same_input(std::span<const SharedInputOutput> outs, const float* x, int64_t n_tokens,
                        ThreadPool& pool, const CpuKernels& k) {
+    if (outs.empty() || n_tokens <= 0) return;
     if (n_tokens != 1) {
-        for (const SharedInputOutput& o : outs) matmul(o.w, x, n_tokens, o.y, pool, k);
+        // One conversion of x when every weight takes the same one.
+        const TensorView& w0 = outs[0].w;
+        const bool same = std::all_of(outs.begin(), outs.end(), [&](const SharedInputOutput& o) {
+            return o.w.type == w0.type && o.w.ne[0] == w0.ne[0];
+        });
+        if (!same) {
+            for (const SharedInputOutput& o : outs) matmul(o.w, x, n_tokens, o.y, pool, k);
+            return;
+        }
+        for (const SharedInputOutput& o : outs) {
+            (void)o.w.row_size();  // every malformed row throws before anything runs
+            if (t_observer != nullptr) t_observer->observe(o.w, x, n_tokens);
+        }
+        const PreparedActs p = prepare_acts(w0, x, n_tokens, pool, k);
+        for (const SharedInputOutput& o : outs) run_prepared(o.w, p, n_tokens, o.y, pool, k);
         return;
     }
     std::vector<VectorProduct> products;

@@ -36,8 +36,9 @@ struct VectorProduct {
 void matmul_vectors(std::span<const VectorProduct> products, ThreadPool& pool,
                     const CpuKernels& k = cpu_kernels());
 
-// Several weights applied to the same n_tokens activation rows: outs[i].y = outs[i].w x. One token
-// runs them in one pass of the pool (matmul_vectors), more a matmul each; the same bits either way.
+// Several weights applied to the same n_tokens activation rows: outs[i].y = outs[i].w x, the bits
+// of a matmul each. One token runs them in one pass of the pool (matmul_vectors); more convert x
+// once when all the weights share a type and row length.
 struct SharedInputOutput {
     TensorView w;
     float* y = nullptr;  // n_tokens * w.ne[1] floats

@@ -205,6 +205,47 @@ void pack(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* pa
     }
 }
 
+// Q4_K without the detour through unpacked rows: a dword of qs holds four consecutive codes in
+// its low nibbles and the four codes 32 elements further in its high nibbles, so transposing the
+// packed bytes (two 16x16 dword squares per super-block instead of four) and splitting nibbles
+// gives the panel's vectors directly.
+void pack_q4_K(const uint8_t* w, int64_t w_row_bytes, int n_rows, int64_t n, void* panel) {
+    using T = Q45_K<false>;
+    using L = T::L;
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    auto* out = static_cast<uint8_t*>(panel);
+    for (int64_t sb = 0; sb < n / L::kSB; ++sb) {
+        auto* osc = reinterpret_cast<int32_t*>(out + int64_t{L::kSB} * kPanelRows);
+        auto* omn = reinterpret_cast<int16_t*>(osc + L::kGroups * kPanelRows);
+        auto* od = reinterpret_cast<float*>(osc + L::kGroups * kPanelRows * L::kMinVecs);
+        if (n_rows < kPanelRows) {
+            std::memset(osc, 0, static_cast<size_t>(L::kPanelSB - int64_t{L::kSB} * kPanelRows));
+        }
+        for (int half = 0; half < 2; ++half) {
+            __m512i v[16];
+#pragma GCC unroll 16
+            for (int r = 0; r < kPanelRows; ++r) {
+                const uint8_t* qs = w + r * w_row_bytes + sb * T::kBlockBytes + offsetof(BlockQ4_K, qs);
+                v[r] = r < n_rows ? load512(qs + 64 * half) : _mm512_setzero_si512();
+            }
+            transpose16x16_epi32(v);
+            // v[c] = dword c of qs bytes 64 * half.. of every row: 32-byte chunk j = 2 * half + c / 8,
+            // bytes 4 * (c % 8)..: codes 64j + 4 (c % 8).. (low) and 32 further (high).
+#pragma GCC unroll 16
+            for (int c = 0; c < 16; ++c) {
+                const int q = 16 * (2 * half + c / 8) + c % 8;
+                _mm512_store_si512(out + 64 * q, _mm512_and_si512(v[c], m4));
+                _mm512_store_si512(out + 64 * (q + 8), _mm512_and_si512(_mm512_srli_epi16(v[c], 4), m4));
+            }
+        }
+        for (int r = 0; r < n_rows; ++r) {
+            T::unpack_scales(w + r * w_row_bytes + sb * T::kBlockBytes, osc + r, omn + 2 * r, od + r,
+                             od + kPanelRows + r);
+        }
+        out += L::kPanelSB;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Activation preparation: one vec_dot_type row -> contiguous codes, d per super-block and the
 // per-group aux values of the layout.
@@ -458,6 +499,7 @@ void fill_gemm(CpuKernels& k) {
     k.gemm[idx(DType::kQ4_1)] = gemm_of<Q4_1, prep_legacy<Q4_1::L, BlockQ8_1>>();
     k.gemm[idx(DType::kQ5_1)] = gemm_of<Q5_1, prep_legacy<Q5_1::L, BlockQ8_1>>();
     k.gemm[idx(DType::kQ4_K)] = gemm_of<Q45_K<false>, prep_k<Q45_K<false>::L>>();
+    k.gemm[idx(DType::kQ4_K)].pack = pack_q4_K;
     k.gemm[idx(DType::kQ5_K)] = gemm_of<Q45_K<true>, prep_k<Q45_K<true>::L>>();
     k.gemm[idx(DType::kQ6_K)] = gemm_of<Q6_K, prep_k<Q6_K::L>>();
     k.gemm[idx(DType::kQ3_K)] = gemm_of<Q3_K, prep_k<Q3_K::L>>();

@@ -19,40 +19,9 @@ namespace sobre::kernels::avx2 {
 namespace {
 
 constexpr int kPanelRows = 8;
-constexpr int kGemvPrefetch = 8192;  // bytes ahead of the current block (as avx512/gemm.cc)
+constexpr int kGemvPrefetch = 8192;  // bytes ahead of the current block, per row
 
-enum class MinKind { kNone, kLegacy, kK };
-
-constexpr int64_t pad64(int64_t b) { return (b + 63) / 64 * 64; }
-
-// Panel, per super-block: codes (sb / 4 vectors of 32 bytes: dword i = codes 4q..4q+3 of row i);
-// legacy: f32 d [8], f32 m [8] (q4_1/q5_1); k: int32 scales [groups][8], mins (with a min) as int16
-// pairs of groups (2p, 2p + 1) [groups / 2][8] in room for [groups][8] int32, f32 d [8], f32 -dmin [8] (with a min). Packed activation row: qs (n int8) | f32 d
-// per super-block | aux per group: int32 -c * sum(a) (legacy, c != 0), f32 s (q4_1/q5_1), sum(a)
-// (k-quants: int16 with mins, else int32).
-template <int kGroupElems, int kGroupCount, int kCodeOffset, MinKind kMinKind,
-          bool kSignedCodes = false>
-struct Layout {
-    static constexpr int kGroup = kGroupElems;
-    static constexpr int kGroups = kGroupCount;
-    static constexpr int kOffset_ = kCodeOffset;
-    static constexpr MinKind kMin_ = kMinKind;
-    static constexpr bool kSigned = kSignedCodes;
-    static constexpr int kSB = kGroup * kGroups;
-    static constexpr bool kHasMin = kMinKind != MinKind::kNone;
-    static constexpr bool kK = kGroupCount > 1;
-    static constexpr int kMinVecs = kHasMin ? 2 : 1;
-    // Per-group activation sums: int16 where they meet int16 mins (|sum| <= 32 * 128), int32
-    // where they scale a code offset.
-    using GroupSum = std::conditional_t<kMinKind == MinKind::kK, int16_t, int32_t>;
-    static constexpr int64_t kPanelSB =
-        int64_t{kSB} * kPanelRows + int64_t{kGroups} * 32 * kMinVecs + (kK ? 32 * kMinVecs : 0);
-
-    static int64_t panel_bytes(int64_t n) { return n / kSB * kPanelSB; }
-    static int64_t d_offset(int64_t n) { return pad64(n); }
-    static int64_t aux_offset(int64_t n) { return d_offset(n) + pad64(n / kSB * 4); }
-    static int64_t act_bytes(int64_t n) { return aux_offset(n) + pad64(n / kGroup * 4); }
-};
+#include "kernels/cpu/gemm_layout.inc"
 
 // ---------------------------------------------------------------------------------------------
 // Row unpackers: one super-block of one weight row -> codes and its scales.

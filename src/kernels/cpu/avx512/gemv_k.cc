@@ -35,9 +35,26 @@ struct RowBlock {
 
     RowBlock(const uint8_t* w, int64_t w_row_bytes, int64_t r0, int64_t n_rows) {
         count = static_cast<int>(n_rows - r0 < kRows ? n_rows - r0 : kRows);
-        for (int r = 0; r < kRows; ++r) row[r] = w + (r0 + (r < count ? r : count - 1)) * w_row_bytes;
+        for (int r = 0; r < kRows; ++r)
+            row[r] = w + (r0 + (r < count ? r : count - 1)) * w_row_bytes;
     }
 };
+
+// The walk both GEMVs share: eight rows at a time, super-block by super-block with the prefetch
+// ahead; step(rows, sb, acc) adds super-block sb of the eight rows to their lanes of acc.
+template <int64_t kBlock, class Step>
+void for_each_step(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n, float* y,
+                   const Step& step) {
+    for (int64_t r0 = 0; r0 < n_rows; r0 += kRows) {
+        const RowBlock rb(w, w_row_bytes, r0, n_rows);
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t sb = 0; sb < n / kQKK; ++sb) {
+            prefetch_decode_step(rb.row[0], sb, kRows, kBlock);
+            acc = step(rb, sb, acc);
+        }
+        _mm256_mask_storeu_ps(y + r0, static_cast<__mmask8>((1u << rb.count) - 1), acc);
+    }
+}
 
 // Per 128-bit lane k of q0 (rows 0..3) and q1 (rows 4..7), four int32 partial sums each ->
 // the eight row totals in row order.
@@ -90,11 +107,10 @@ inline __m512i unpack_scales_mins(__m512i h) {
     const __m512i u2 = _mm512_shuffle_epi32(h, _MM_PERM_DDDD);   // [u2, u2, u2, u2]
     const __m512i low = _mm512_and_si512(u01, _mm512_set1_epi32(0x3f3f3f3f));
     const __m512i shift = _mm512_set4_epi32(4, 0, 0, 0);
-    const __m512i high =
-        _mm512_or_si512(_mm512_and_si512(_mm512_srlv_epi32(u2, shift), _mm512_set1_epi32(0x0f0f0f0f)),
-                        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u01, 6),
-                                                           _mm512_set1_epi32(0x03030303)),
-                                          4));
+    const __m512i high = _mm512_or_si512(
+        _mm512_and_si512(_mm512_srlv_epi32(u2, shift), _mm512_set1_epi32(0x0f0f0f0f)),
+        _mm512_slli_epi32(
+            _mm512_and_si512(_mm512_srli_epi32(u01, 6), _mm512_set1_epi32(0x03030303)), 4));
     return _mm512_mask_blend_epi32(0xcccc, low, high);
 }
 
@@ -109,7 +125,8 @@ inline __m512i scale_pick(int sa, int sb) {
 inline __m512i fifth_bits(__m512i qh, int bit) {
     const __m512i shift = _mm512_inserti64x4(_mm512_set1_epi16(static_cast<short>(bit)),
                                              _mm256_set1_epi16(static_cast<short>(bit + 2)), 1);
-    return _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, shift), _mm512_set1_epi8(1)), 4);
+    return _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, shift), _mm512_set1_epi8(1)),
+                             4);
 }
 
 template <bool kHigh>
@@ -124,13 +141,11 @@ void gemv_q45_K(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     const __m512i pick_mins = _mm512_broadcast_i32x4(
         _mm_setr_epi8(4, -1, 5, -1, 6, -1, 7, -1, 12, -1, 13, -1, 14, -1, 15, -1));
-    const __m512i first_dwords = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
-    for (int64_t r0 = 0; r0 < n_rows; r0 += kRows) {
-        const RowBlock rb(w, w_row_bytes, r0, n_rows);
-        __m256 acc = _mm256_setzero_ps();
-        for (int64_t sb = 0; sb < n / kQKK; ++sb) {
+    const __m512i first_dwords =
+        _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+    for_each_step<kBlock>(
+        w, w_row_bytes, n_rows, n, y, [&](const RowBlock& rb, int64_t sb, __m256 acc) {
             const int64_t off = sb * kBlock;
-            prefetch_decode_step(rb.row[0], sb, kRows, kBlock);
             // Activations in the order the codes come out: the low nibbles of qs bytes 0..63 are
             // sub-blocks 0 and 2, the high nibbles 1 and 3; bytes 64..127 likewise 4..7.
             const uint8_t* a = act + sb * kQKK;
@@ -156,30 +171,34 @@ void gemv_q45_K(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n
                     __m512i lo = _mm512_and_si512(q, m4);
                     __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
                     if constexpr (kHigh) {
-                        const __m512i qh = _mm512_broadcast_i64x4(load256(blk + offsetof(BlockQ5_K, qh)));
+                        const __m512i qh =
+                            _mm512_broadcast_i64x4(load256(blk + offsetof(BlockQ5_K, qh)));
                         lo = _mm512_or_si512(lo, fifth_bits(qh, 4 * m));
                         hi = _mm512_or_si512(hi, fifth_bits(qh, 4 * m + 1));
                     }
                     s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(lo, av[2 * m]),
                                             _mm512_shuffle_epi8(sc, scale_pick(4 * m, 4 * m + 2)));
-                    s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(hi, av[2 * m + 1]),
-                                            _mm512_shuffle_epi8(sc, scale_pick(4 * m + 1, 4 * m + 3)));
+                    s = _mm512_dpwssd_epi32(
+                        s, _mm512_maddubs_epi16(hi, av[2 * m + 1]),
+                        _mm512_shuffle_epi8(sc, scale_pick(4 * m + 1, 4 * m + 3)));
                 }
                 isum[r] = s;
             }
             // Mins: sum over sub-blocks of min * (sum of the sub-block's activations).
             const __m512i g16 = _mm512_broadcast_i32x4(load128(gsum + sb * L::kGroups));
-            const __m512i m0 = _mm512_madd_epi16(_mm512_shuffle_epi8(load512(sm[0]), pick_mins), g16);
-            const __m512i m1 = _mm512_madd_epi16(_mm512_shuffle_epi8(load512(sm[4]), pick_mins), g16);
-            const __m256i hdr = _mm512_castsi512_si256(_mm512_permutex2var_epi32(h0, first_dwords, h1));
+            const __m512i m0 =
+                _mm512_madd_epi16(_mm512_shuffle_epi8(load512(sm[0]), pick_mins), g16);
+            const __m512i m1 =
+                _mm512_madd_epi16(_mm512_shuffle_epi8(load512(sm[4]), pick_mins), g16);
+            const __m256i hdr =
+                _mm512_castsi512_si256(_mm512_permutex2var_epi32(h0, first_dwords, h1));
             const __m256 d_w = _mm256_cvtph_ps(_mm256_cvtepi32_epi16(hdr));
-            const __m256 ndmin_w = _mm256_xor_ps(_mm256_cvtph_ps(_mm256_cvtepi32_epi16(_mm256_srli_epi32(hdr, 16))),
-                                                 _mm256_set1_ps(-0.0f));
+            const __m256 ndmin_w =
+                _mm256_xor_ps(_mm256_cvtph_ps(_mm256_cvtepi32_epi16(_mm256_srli_epi32(hdr, 16))),
+                              _mm256_set1_ps(-0.0f));
             acc = float_step(acc, row_totals(isum), d_w, d_a[sb]);
-            acc = float_step(acc, lane_totals(m0, m1), ndmin_w, d_a[sb]);
-        }
-        _mm256_mask_storeu_ps(y + r0, static_cast<__mmask8>((1u << rb.count) - 1), acc);
-    }
+            return float_step(acc, lane_totals(m0, m1), ndmin_w, d_a[sb]);
+        });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,19 +223,16 @@ void gemv_q6_K(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n,
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     const __m512i m30 = _mm512_set1_epi8(0x30);
     // qh bits 0..1 (then 4..5) serve the low 256 bits of a half's codes, bits 2..3 (6..7) the high.
-    const __m512i qh_shift =
-        _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-    for (int64_t r0 = 0; r0 < n_rows; r0 += kRows) {
-        const RowBlock rb(w, w_row_bytes, r0, n_rows);
-        __m256 acc = _mm256_setzero_ps();
-        for (int64_t sb = 0; sb < n / kQKK; ++sb) {
+    const __m512i qh_shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    for_each_step<kBlock>(
+        w, w_row_bytes, n_rows, n, y, [&](const RowBlock& rb, int64_t sb, __m256 acc) {
             const int64_t off = sb * kBlock;
-            prefetch_decode_step(rb.row[0], sb, kRows, kBlock);
             const uint8_t* a = act + sb * kQKK;
             const __m512i av[4] = {load512(a), load512(a + 64), load512(a + 128), load512(a + 192)};
-            // The -32 code offset: -32 * sum over groups of scale * (sum of the group's activations).
-            const __m512i g16 =
-                _mm512_zextsi256_si512(_mm512_cvtepi32_epi16(_mm512_loadu_si512(gsum + sb * L::kGroups)));
+            // The -32 code offset: -32 * sum over groups of scale * (sum of the group's
+            // activations).
+            const __m512i g16 = _mm512_zextsi256_si512(
+                _mm512_cvtepi32_epi16(_mm512_loadu_si512(gsum + sb * L::kGroups)));
             __m512i isum[kRows];
             alignas(32) float d_w[kRows];
 #pragma GCC unroll 8
@@ -230,13 +246,13 @@ void gemv_q6_K(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n,
 #pragma GCC unroll 2
                 for (int h = 0; h < 2; ++h) {
                     const __m512i ql = load512(x->ql + 64 * h);
-                    const __m512i qh =
-                        _mm512_srlv_epi16(_mm512_broadcast_i64x4(load256(x->qh + 32 * h)), qh_shift);
+                    const __m512i qh = _mm512_srlv_epi16(
+                        _mm512_broadcast_i64x4(load256(x->qh + 32 * h)), qh_shift);
                     // (ql & 0x0f) | high bits: imm 0xf8 = A | (B & C), ternlog(A=high, B=ql, C=m4).
                     const __m512i c0 = _mm512_ternarylogic_epi32(
                         _mm512_and_si512(_mm512_slli_epi16(qh, 4), m30), ql, m4, 0xf8);
-                    const __m512i c1 = _mm512_ternarylogic_epi32(_mm512_and_si512(qh, m30),
-                                                                 _mm512_srli_epi16(ql, 4), m4, 0xf8);
+                    const __m512i c1 = _mm512_ternarylogic_epi32(
+                        _mm512_and_si512(qh, m30), _mm512_srli_epi16(ql, 4), m4, 0xf8);
                     s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(c0, av[2 * h]),
                                             _mm512_permutexvar_epi16(group_pick(8 * h), sc));
                     s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(c1, av[2 * h + 1]),
@@ -245,10 +261,8 @@ void gemv_q6_K(const uint8_t* w, int64_t w_row_bytes, int64_t n_rows, int64_t n,
                 isum[r] = s;
                 d_w[r] = h2f(x->d);
             }
-            acc = float_step(acc, row_totals(isum), _mm256_load_ps(d_w), d_a[sb]);
-        }
-        _mm256_mask_storeu_ps(y + r0, static_cast<__mmask8>((1u << rb.count) - 1), acc);
-    }
+            return float_step(acc, row_totals(isum), _mm256_load_ps(d_w), d_a[sb]);
+        });
 }
 
 constexpr size_t idx(DType t) { return static_cast<size_t>(t); }

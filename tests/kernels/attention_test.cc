@@ -34,7 +34,9 @@ std::vector<AttnCase> cases() {
     for (const KernelSet& s : testing_util::kernel_sets()) {
         for (const AttnCase& c : {AttnCase{&s, 128, 128, 2, 1}, AttnCase{&s, 128, 128, 4, 37},
                                   AttnCase{&s, 64, 64, 9, 16}, AttnCase{&s, 40, 24, 3, 70},
-                                  AttnCase{&s, 576, 512, 2, 33}, AttnCase{&s, 128, 128, 16, 200}}) {
+                                  AttnCase{&s, 576, 512, 2, 33}, AttnCase{&s, 128, 128, 16, 200},
+                                  // Long enough that the tiled path takes 16 queries per pass.
+                                  AttnCase{&s, 64, 64, 40, 9000}}) {
             v.push_back(c);
         }
     }
@@ -48,6 +50,15 @@ std::string case_name(const testing::TestParamInfo<AttnCase>& info) {
 }
 
 class Attend : public testing::TestWithParam<AttnCase> {};
+
+// Scratch does not grow with queries x keys: a 512-token prefill of 8 query heads per KV head
+// over 32K keys needs the scores of one pass of queries, not of all 4096.
+TEST(AttendScratch, IsBoundedByOnePassOfQueries) {
+    const int64_t keys = 32768;
+    EXPECT_EQ(attend_query_chunk(keys), 16);
+    EXPECT_LE(attend_scratch_floats(4096, keys, 128, 128), 16 * keys + 8192);
+    EXPECT_EQ(attend_query_chunk(512), 128);  // 256 KiB of scores
+}
 
 TEST_P(Attend, MatchesDoubleReference) {
     const AttnCase& c = GetParam();

@@ -30,12 +30,18 @@ void attend_rows(const AttnArgs& a, float* scratch, const CpuKernels& k) {
 
 }  // namespace
 
+int64_t attend_query_chunk(int64_t n_keys) {
+    constexpr int64_t kScoreBytes = 256 << 10;
+    const int64_t per_query = pad16(n_keys) * static_cast<int64_t>(sizeof(float));
+    return std::max<int64_t>(16, kScoreBytes / per_query / 16 * 16);
+}
+
 int64_t attend_scratch_floats(int64_t n_q, int64_t n_keys, int64_t head_dim_k, int64_t head_dim_v) {
     // Generic path: scores (n_keys) + f16 staging (max(n_keys, head_dim_k) halves).
-    // Tiled paths: scores of every query (n_q * n_keys), one widened K tile and V tile of 16
-    // keys each, and one staged query.
+    // Tiled paths: scores of one pass's queries, one widened K tile and V tile of 16 keys each,
+    // and one staged query.
     const int64_t rows = pad16(n_keys) + pad16(std::max(n_keys, head_dim_k));
-    const int64_t tiled = pad16(n_q) * pad16(n_keys) +
+    const int64_t tiled = pad16(std::min(n_q, attend_query_chunk(n_keys))) * pad16(n_keys) +
                           16 * (pad16(head_dim_k) + pad16(head_dim_v)) + pad16(head_dim_k);
     return std::max(rows, tiled) + 64;
 }

@@ -24,6 +24,15 @@ struct AttnArgs {
     float* const* out = nullptr;      // out[i]: head_dim_v floats, overwritten
 };
 
+// Queries a tiled attend() takes per pass for calls over n_keys keys: their scores (queries x
+// keys floats, ~256 KiB) stay in L2 across the passes, and the scratch stays bounded however many
+// queries a prefill batch brings (a 512-token batch over 32K keys would otherwise need 8 query
+// heads x 512 x 32K scores, 512 MiB, per KV head). The two-pass softmax is kept rather than an
+// online one because it reproduces the reference's non-flash numbers: an online softmax (weights
+// rounded to f16 before the final max and sum are known) moved deepseek2-v3's logits outside the
+// fixture band (37 of 40 positions within 0.03, 39 needed). A multiple of 16, at least 16.
+int64_t attend_query_chunk(int64_t n_keys);
+
 // Floats of 64-byte-aligned scratch attend() needs for these sizes.
 int64_t attend_scratch_floats(int64_t n_q, int64_t n_keys, int64_t head_dim_k, int64_t head_dim_v);
 

@@ -74,7 +74,7 @@ inline __m512 round_f16(__m512 v) {
     return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
-void attend(const AttnArgs& a, float* scratch) {
+void attend_chunk(const AttnArgs& a, float* scratch) {
     const int64_t ldk = pad16(a.head_dim_k), ldv = pad16(a.head_dim_v), lds = pad16(a.n_keys);
     float* scores = scratch;                     // [n_q][lds]
     float* ktile = scores + pad16(a.n_q) * lds;  // [16][ldk]
@@ -138,6 +138,20 @@ void attend(const AttnArgs& a, float* scratch) {
                     _mm512_mask_storeu_ps(out + 16 * c, first(a.head_dim_v - c0 - 16 * c), o[c]);
             }
         }
+    }
+}
+
+// The queries in passes of attend_query_chunk (attention.h): a query's arithmetic does not depend
+// on its pass, and each pass widens only the K and V tiles its queries reach.
+void attend(const AttnArgs& a, float* scratch) {
+    const int64_t chunk = attend_query_chunk(a.n_keys);
+    for (int64_t i0 = 0; i0 < a.n_q; i0 += chunk) {
+        AttnArgs part = a;
+        part.n_q = a.n_q - i0 < chunk ? a.n_q - i0 : chunk;
+        part.q = a.q + i0;
+        part.n_ctx = a.n_ctx + i0;
+        part.out = a.out + i0;
+        attend_chunk(part, scratch);
     }
 }
 

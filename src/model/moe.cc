@@ -182,6 +182,16 @@ void count_expert(MoeStats* stats, const TensorView& g, const TensorView& u, con
     stats->expert_bytes += (g.row_size() * g.ne[1]) + (u.row_size() * u.ne[1]) + (d.row_size() * d.ne[1]);
 }
 
+// out[t] = sum over j < k of slots[t * k + j] (each n_embd floats, already weighted), added in
+// selection order as the reference does.
+void sum_in_selection_order(const float* slots, int64_t n_tokens, int k, int64_t n_embd, float* out) {
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        float* o = out + t * n_embd;
+        std::copy_n(slots + t * k * n_embd, n_embd, o);
+        for (int j = 1; j < k; ++j) kernels::add_inplace(o, slots + (t * k + j) * n_embd, n_embd);
+    }
+}
+
 // Decode of one token: the chosen experts' gate and up products in one pass of the pool, then
 // their down products in another (kernels::matmul_vectors), instead of three passes per expert.
 // The same products and float steps as the general path, so the same bits.
@@ -208,13 +218,11 @@ void experts_one_token(const MoeOptions& opt, const MoeWeights& w, const Routing
     for (int j = 0; j < k; ++j)
         products.push_back({w.down_exps.slice(r.experts[j]), &gate[j * n_ff], &down[j * n_embd]});
     kernels::matmul_vectors(products, pool);
-    // Weighted, then summed in selection order, as the general path.
     for (int j = 0; j < k; ++j) {
         const float wt = r.weights[j];
         for (int64_t c = 0; c < n_embd; ++c) down[j * n_embd + c] *= wt;
     }
-    std::copy_n(down.data(), n_embd, out);
-    for (int j = 1; j < k; ++j) kernels::add_inplace(out, &down[j * n_embd], n_embd);
+    sum_in_selection_order(down.data(), 1, k, n_embd, out);
 }
 
 }  // namespace
@@ -259,12 +267,7 @@ void moe_experts(const MoeOptions& opt, const MoeWeights& w, const Routing& r, c
         }
         count_expert(stats, g, u, d);
     }
-    // Sum each token's experts in selection order, as the reference does.
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        float* o = out + t * n_embd;
-        std::copy_n(&slot_out[t * k * n_embd], n_embd, o);
-        for (int j = 1; j < k; ++j) kernels::add_inplace(o, &slot_out[(t * k + j) * n_embd], n_embd);
-    }
+    sum_in_selection_order(slot_out.data(), n_tokens, k, n_embd, out);
 }
 
 }  // namespace sobre::model

@@ -140,10 +140,22 @@ struct PreparedActs {
     int64_t packed_row = 0;
 };
 
-// Converts x for products with weights of w's type and row length, into this thread's buffers
-// (valid until its next conversion). Throws on a malformed row before reading anything.
-PreparedActs prepare_acts(const TensorView& w, const float* x, int64_t n_tokens, ThreadPool& pool,
-                          const CpuKernels& k) {
+// Where x for weights of w's type goes: the packed form (GEMM or GEMV) or plain vec_dot rows.
+bool uses_packed(const GemmKernels& g, int64_t n_tokens) {
+    return (g.panel_rows > 0 && n_tokens >= kGemmMinTokens) || g.gemv != nullptr;
+}
+
+// Bytes of one token's vec_dot_type row in convert_acts' act buffer (a multiple of 64, so the
+// packed rows after it stay aligned).
+int64_t act_bytes_per_token(const TensorView& w) {
+    return (row_bytes(dtype_traits(w.type).vec_dot_type, w.ne[0]) + 63) / 64 * 64;
+}
+
+// Converts x for products with weights of w's type and row length into act (n_tokens rows of the
+// vec_dot_type) and, where the level runs the packed form, packed. Throws on a malformed row
+// before reading anything.
+PreparedActs convert_acts(const TensorView& w, const float* x, int64_t n_tokens, ThreadPool& pool,
+                          const CpuKernels& k, uint8_t* act, uint8_t* packed) {
     const int64_t n_in = w.ne[0];
     const DType act_type = dtype_traits(w.type).vec_dot_type;
     const QuantizeActFn quantize = k.quantize_act[static_cast<uint32_t>(act_type)];
@@ -151,26 +163,33 @@ PreparedActs prepare_acts(const TensorView& w, const float* x, int64_t n_tokens,
     PreparedActs p;
     p.act_row = row_bytes(act_type, n_in);
     (void)w.row_size();
-    // The buffers are reused across calls on this thread.
-    thread_local AlignedBuffer act_buf;
-    thread_local AlignedBuffer packed_buf;
-    auto* act = act_buf.get(static_cast<size_t>(p.act_row * n_tokens));
     p.act = act;
     const GemmKernels& g = k.gemm[static_cast<uint32_t>(w.type)];
-    const bool gemm = g.panel_rows > 0 && n_tokens >= kGemmMinTokens;
-    if (!gemm && g.gemv == nullptr) {
+    if (!uses_packed(g, n_tokens)) {
         for_each_row(n_tokens, n_in, pool,
                      [&](int64_t t) { quantize(x + t * n_in, act + t * p.act_row, n_in); });
         return p;
     }
     p.packed_row = g.act_bytes(n_in);
-    auto* packed = packed_buf.get(static_cast<size_t>(p.packed_row * n_tokens));
     p.packed = packed;
     for_each_row(n_tokens, n_in, pool, [&](int64_t t) {
         quantize(x + t * n_in, act + t * p.act_row, n_in);
         g.prep_act(act + t * p.act_row, n_in, packed + t * p.packed_row);
     });
     return p;
+}
+
+// convert_acts into this thread's buffers (valid until its next conversion).
+PreparedActs prepare_acts(const TensorView& w, const float* x, int64_t n_tokens, ThreadPool& pool,
+                          const CpuKernels& k) {
+    thread_local AlignedBuffer act_buf;
+    thread_local AlignedBuffer packed_buf;
+    const GemmKernels& g = k.gemm[static_cast<uint32_t>(w.type)];
+    uint8_t* act = act_buf.get(static_cast<size_t>(act_bytes_per_token(w) * n_tokens));
+    uint8_t* packed = uses_packed(g, n_tokens)
+                          ? packed_buf.get(static_cast<size_t>(g.act_bytes(w.ne[0]) * n_tokens))
+                          : nullptr;
+    return convert_acts(w, x, n_tokens, pool, k, act, packed);
 }
 
 // y = W x on activations prepared for W's type and row length.
@@ -200,23 +219,35 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 
 namespace {
 
-// A matmul_vectors product's prepared activation and kernels.
+// A matmul_vectors product's prepared activation and its place in the batch's rows.
 struct PreparedVector {
-    const uint8_t* act = nullptr;  // the vec_dot_type row, or the packed row where gemv is set
-    VecDotFn dot = nullptr;
-    const GemmKernels* g = nullptr;
+    PreparedActs acts;
     int64_t row_begin = 0;  // the product's first row in the batch's row numbering
 };
 
-// Rows [lo, hi) of product p.
-void vector_rows(const VectorProduct& p, const PreparedVector& v, int64_t lo, int64_t hi) {
+// Rows [lo, hi) of product p: the level's GEMV where the activation is packed, else vec_dot.
+void vector_rows(const VectorProduct& p, const PreparedVector& v, int64_t lo, int64_t hi,
+                 const CpuKernels& k) {
     const int64_t n_in = p.w.ne[0];
     const int64_t w_row = p.w.row_size();
-    if (v.g->gemv != nullptr) {
-        v.g->gemv(p.w.data + lo * w_row, w_row, hi - lo, n_in, v.act, p.y + lo);
+    if (v.acts.packed != nullptr) {
+        k.gemm[static_cast<uint32_t>(p.w.type)].gemv(p.w.data + lo * w_row, w_row, hi - lo, n_in,
+                                                     v.acts.packed, p.y + lo);
         return;
     }
-    for (int64_t r = lo; r < hi; ++r) p.y[r] = v.dot(n_in, p.w.data + r * w_row, v.act);
+    const VecDotFn dot = k.vec_dot[static_cast<uint32_t>(p.w.type)];
+    for (int64_t r = lo; r < hi; ++r) p.y[r] = dot(n_in, p.w.data + r * w_row, v.acts.act);
+}
+
+// The product before i with the same input, length and type, whose conversion i reuses; i itself
+// when there is none.
+size_t first_user(std::span<const VectorProduct> products, size_t i) {
+    const VectorProduct& p = products[i];
+    for (size_t j = 0; j < i; ++j) {
+        const VectorProduct& q = products[j];
+        if (q.x == p.x && q.w.ne[0] == p.w.ne[0] && q.w.type == p.w.type) return j;
+    }
+    return i;
 }
 
 }  // namespace
@@ -224,50 +255,38 @@ void vector_rows(const VectorProduct& p, const PreparedVector& v, int64_t lo, in
 void matmul_vectors(std::span<const VectorProduct> products, ThreadPool& pool, const CpuKernels& k) {
     const size_t n = products.size();
     std::vector<PreparedVector> prep(n);
-    // Products with the same input, length and type share the first one's converted activation.
-    std::vector<int64_t> offsets(n), first_user(n);
+    std::vector<int64_t> offsets(n);  // of each first user's act, then packed, in one buffer
     int64_t bytes = 0, rows = 0, max_row_bytes = 1;
     for (size_t i = 0; i < n; ++i) {
         const VectorProduct& p = products[i];
-        PreparedVector& v = prep[i];
-        v.dot = k.vec_dot[static_cast<uint32_t>(p.w.type)];
-        v.g = &k.gemm[static_cast<uint32_t>(p.w.type)];
-        const DType act_type = dtype_traits(p.w.type).vec_dot_type;
-        SOBRE_CHECK(v.dot != nullptr && k.quantize_act[static_cast<uint32_t>(act_type)] != nullptr);
         max_row_bytes = std::max(max_row_bytes, p.w.row_size());  // throws on a malformed row
-        v.row_begin = rows;
+        prep[i].row_begin = rows;
         rows += p.w.ne[1];
         if (t_observer != nullptr) t_observer->observe(p.w, p.x, 1);
-        first_user[i] = static_cast<int64_t>(i);
-        for (size_t j = 0; j < i && first_user[i] == static_cast<int64_t>(i); ++j) {
-            const VectorProduct& q = products[j];
-            if (q.x == p.x && q.w.ne[0] == p.w.ne[0] && q.w.type == p.w.type) first_user[i] = first_user[j];
-        }
-        if (first_user[i] != static_cast<int64_t>(i)) {
-            offsets[i] = offsets[first_user[i]];
-            continue;
-        }
+        if (first_user(products, i) != i) continue;
+        const GemmKernels& g = k.gemm[static_cast<uint32_t>(p.w.type)];
         offsets[i] = bytes;
-        const int64_t act_row = row_bytes(act_type, p.w.ne[0]);
-        bytes += (act_row + 63) / 64 * 64 + (v.g->gemv ? v.g->act_bytes(p.w.ne[0]) : 0);
+        bytes += act_bytes_per_token(p.w) + (uses_packed(g, 1) ? g.act_bytes(p.w.ne[0]) : 0);
     }
     thread_local AlignedBuffer buf;
     uint8_t* base = buf.get(static_cast<size_t>(bytes));
     for (size_t i = 0; i < n; ++i) {
+        const size_t first = first_user(products, i);
+        if (first != i) {
+            prep[i].acts = prep[first].acts;
+            continue;
+        }
         const VectorProduct& p = products[i];
-        const DType act_type = dtype_traits(p.w.type).vec_dot_type;
         uint8_t* act = base + offsets[i];
-        uint8_t* packed = act + (row_bytes(act_type, p.w.ne[0]) + 63) / 64 * 64;
-        prep[i].act = prep[i].g->gemv ? packed : act;
-        if (first_user[i] != static_cast<int64_t>(i)) continue;
-        k.quantize_act[static_cast<uint32_t>(act_type)](p.x, act, p.w.ne[0]);
-        if (prep[i].g->gemv) prep[i].g->prep_act(act, p.w.ne[0], packed);
+        prep[i].acts = convert_acts(p.w, p.x, 1, pool, k, act, act + act_bytes_per_token(p.w));
     }
     pool.parallel_for_balanced(rows, gemv_grain(max_row_bytes), [&](int64_t begin, int64_t end) {
         for (size_t i = 0; i < n; ++i) {
             const int64_t lo = std::max(begin, prep[i].row_begin);
             const int64_t hi = std::min(end, prep[i].row_begin + products[i].w.ne[1]);
-            if (lo < hi) vector_rows(products[i], prep[i], lo - prep[i].row_begin, hi - prep[i].row_begin);
+            if (lo < hi) {
+                vector_rows(products[i], prep[i], lo - prep[i].row_begin, hi - prep[i].row_begin, k);
+            }
         }
     });
 }
